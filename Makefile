@@ -1,0 +1,51 @@
+# httpchart: `make demo` and `make test` set everything up on a fresh machine.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PACKAGES := statechart protocol diagrams
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup graphviz test lint typecheck pytest demo bench docs clean
+
+setup: $(STAMP) graphviz
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+graphviz:
+	@command -v dot >/dev/null 2>&1 || { \
+	  echo "Graphviz's dot is missing: installing it with apt-get"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq graphviz >/dev/null; }
+
+test: setup lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check $(PACKAGES) tests bench
+	$(BIN)/ruff format --check $(PACKAGES) tests bench
+
+# mypy needs the installed module names: a farm of links gives it httpchart/*.
+typecheck: $(STAMP)
+	rm -rf .typecheck && mkdir -p .typecheck/httpchart
+	for p in $(PACKAGES); do ln -s ../../$$p .typecheck/httpchart/$$p; done
+	cd .typecheck && ../$(BIN)/mypy --config-file ../pyproject.toml \
+	  -p httpchart.statechart -p httpchart.protocol -p httpchart.diagrams
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest
+
+demo: setup
+	$(BIN)/python -m httpchart.protocol demo
+
+bench: setup
+	$(BIN)/python bench/cycle.py
+
+docs: $(STAMP)
+	$(BIN)/python -m httpchart.diagrams table > docs/transition-table.md
+
+clean:
+	rm -rf $(VENV) .typecheck build *.egg-info

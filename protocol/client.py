@@ -1,0 +1,491 @@
+"""
+L{HTTP11ClientProtocol}: Twisted's HTTP/1.1 client protocol as a shell around
+the declared L{ConnectionLifecycle}.
+
+The shell turns what happens to a connection into chart events: a call to
+L{HTTP11ClientProtocol.request}, bytes from the transport, the request's
+writeTo Deferred firing, the parser finishing a response, the transport going
+away, L{HTTP11ClientProtocol.abort}, the caller cancelling.  The chart decides
+what each event means in the current state and names the effects to run; the
+shell implements every effect as a small method (C{_name} for the chart's
+C{name}) and never decides a transition itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar, Literal, cast
+from typing import Protocol as TypingProtocol
+
+from httpchart.statechart import (
+    ChartSpec,
+    CompiledEngine,
+    ConnectionLifecycle,
+    Engine,
+    ReferenceEngine,
+    TransitionRecord,
+)
+from twisted.internet.defer import CancelledError, Deferred, fail
+from twisted.internet.error import ConnectionDone
+from twisted.internet.interfaces import ITCPTransport
+from twisted.internet.protocol import Protocol, connectionDone
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from twisted.web._newclient import (
+    ConnectionAborted,
+    RequestGenerationFailed,
+    RequestNotSent,
+    RequestTransmissionFailed,
+    TransportProxyProducer,
+)
+from twisted.web.iweb import IResponse
+
+from .parser import ParserFactory, ResponseParser, TwistedParser
+
+EngineName = Literal["compiled", "reference"]
+Observer = Callable[[TransitionRecord], object]
+
+
+class ClientRequest(TypingProtocol):
+    """
+    What the connection uses of a request: L{twisted.web._newclient.Request}
+    and anything shaped like it.
+    """
+
+    persistent: bool
+
+    def writeTo(self, transport: Any) -> Deferred[None]:
+        """
+        Write the request to C{transport}; the Deferred fires when it is all
+        written, or fails if producing it failed.
+        """
+
+    def stopWriting(self) -> None:
+        """
+        Stop a write in progress; its Deferred need not fire afterwards.
+        """
+
+
+class _TCPTransport(TypingProtocol):
+    def setTcpNoDelay(self, enabled: bool) -> None: ...
+
+
+class _Transport(TypingProtocol):
+    disconnecting: bool
+
+    def loseConnection(self) -> None: ...
+
+    def abortConnection(self) -> None: ...
+
+    def resumeProducing(self) -> None: ...
+
+
+class HTTP11ClientProtocol(Protocol):
+    """
+    An HTTP/1.1 client connection that carries one request at a time, a
+    drop-in for L{twisted.web._newclient.HTTP11ClientProtocol}.
+
+    Its C{state} is one of the values of L{ConnectionLifecycle}'s states,
+    which are Twisted's state names.  See the chart for what each state means
+    and for every event each state handles.
+
+    @cvar engine: C{"compiled"} (the default) runs the chart through the
+        dispatch derived from it once per class; C{"reference"} runs it on
+        python-statemachine's own engine, which is slow and meant for
+        checking the compiled one.
+    @cvar parser_factory: Opens the parser for each response.
+    """
+
+    chart: ClassVar[type[ConnectionLifecycle]] = ConnectionLifecycle
+    engine: ClassVar[EngineName] = "compiled"
+    parser_factory: ClassVar[ParserFactory] = TwistedParser.open
+    _compiled: ClassVar[CompiledEngine]
+    _log: ClassVar[Logger] = Logger()
+
+    _state: str = "QUIESCENT"
+    _engine: Engine
+    _pending_events: object = None
+    _observer: Observer | None = None
+    _parser: ResponseParser | None = None
+    _transportProxy: TransportProxyProducer | None = None
+    _responseDeferred: Deferred[IResponse] | None = None
+    _currentRequest: ClientRequest | None = None
+    _finishedRequest: Deferred[IResponse] | None = None
+    _writing: tuple[ClientRequest, Deferred[None]] | None = None
+    _abortDeferreds: list[Deferred[None]] | None = None
+    _settlements: list[tuple[Deferred[Any], object]] | None = None
+
+    def __init__(
+        self,
+        quiescentCallback: Callable[[HTTP11ClientProtocol], object] = lambda c: None,
+        *,
+        engine: EngineName | None = None,
+        observer: Observer | None = None,
+    ) -> None:
+        """
+        @param quiescentCallback: Called with this protocol each time a
+            persistent connection becomes idle again, before the response
+            body is finished; a connection pool uses it to take the
+            connection back.  If it raises, the error is logged and the
+            connection is closed.
+        @param engine: Overrides the class's L{engine} for this connection.
+        @param observer: Called with a L{TransitionRecord} for every
+            transition, before its effects run.  Exceptions it raises are
+            logged and otherwise ignored.
+        """
+        self._quiescentCallback = quiescentCallback
+        if (engine or self.engine) == "reference":
+            self._engine = ReferenceEngine(ChartSpec.of(self.chart), self)
+        if observer is not None:
+            self._observer = self._guarded(observer)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._compile()
+
+    @classmethod
+    def _compile(cls) -> None:
+        cls._compiled = cls._engine = CompiledEngine(ChartSpec.of(cls.chart), cls)
+
+    @property
+    def state(self) -> str:
+        """
+        The name of the state this connection is in.
+        """
+        return self._state
+
+    def connectionMade(self) -> None:
+        """
+        Turn Nagle's algorithm off: requests are written in pieces, and each
+        should go out at once.
+        """
+        if ITCPTransport.providedBy(self.transport):
+            cast(_TCPTransport, self.transport).setTcpNoDelay(True)
+
+    def request(self, request: ClientRequest) -> Deferred[IResponse]:
+        """
+        Issue C{request} over this connection.
+
+        @return: A Deferred that fires with the L{IResponse} once its headers
+            have arrived, or fails with L{RequestNotSent} (the connection is
+            busy, closing or closed), L{RequestGenerationFailed} (producing the
+            request failed), L{RequestTransmissionFailed} (the connection was
+            lost while writing), L{ResponseNeverReceived} or L{ResponseFailed}
+            (the response was lost, broken or aborted).  Cancelling it while the
+            request is being written cancels the write; afterwards it aborts
+            the connection and fails with a L{CancelledError} reason.
+        """
+        deferred: Deferred[IResponse] = Deferred(self._cancelled)
+        self._send("issue", request=request, deferred=deferred)
+        return deferred
+
+    def dataReceived(self, data: bytes) -> None:
+        """
+        Bytes arrived from the server.
+        """
+        self._send("data", data=data)
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        """
+        The transport is gone; whatever was in flight fails accordingly.
+        Calling this again is harmless.
+        """
+        self._send("connection_lost", reason=reason)
+
+    def abort(self) -> Deferred[None]:
+        """
+        Abort the connection and fail whatever is outstanding on it.
+
+        @return: A Deferred that fires once the connection is lost (at once if
+            it already is).
+        """
+        deferred: Deferred[None] = Deferred()
+        self._send("abort", deferred=deferred)
+        return deferred
+
+    def _send(self, event: str, **payload: Any) -> None:
+        """
+        Hand an event to the engine.  The outermost call is a step: the
+        Deferreds its effects settle fire when it is over, so that callers see
+        the connection as the whole step left it (a persistent connection is
+        already back in the pool when the response's Deferred fires).
+        """
+        if self._settlements is not None:
+            self._engine.send(self, event, payload)
+            return
+        settlements: list[tuple[Deferred[Any], object]] = []
+        self._settlements = settlements
+        try:
+            self._engine.send(self, event, payload)
+        finally:
+            self._settlements = None
+            for deferred, outcome in settlements:
+                if not deferred.called:
+                    if isinstance(outcome, Failure):
+                        deferred.errback(outcome)
+                    else:
+                        deferred.callback(outcome)
+
+    def _settle(self, deferred: Deferred[Any] | None, outcome: object) -> None:
+        """
+        Fire C{deferred} with C{outcome} (a L{Failure} fails it) when the
+        current step is over; a Deferred that already fired is left alone.
+        """
+        if deferred is not None:
+            cast(list[tuple[Deferred[Any], object]], self._settlements).append((deferred, outcome))
+
+    def _cancelled(self, deferred: Deferred[IResponse]) -> None:
+        if deferred is self._finishedRequest:
+            self._send("cancel")
+
+    def _written(self, result: object) -> None:
+        self._writing = None
+        self._send("write_done")
+
+    def _write_errored(self, reason: Failure) -> None:
+        self._writing = None
+        self._send("write_failed", reason=reason)
+
+    def _response_finished(self, rest: bytes) -> None:
+        self._send("response_done", rest=rest)
+
+    def _guarded(self, observer: Observer) -> Observer:
+        log = self._log
+
+        def observe(record: TransitionRecord) -> None:
+            with log.failuresHandled("transition observer failed on {record}", record=record):
+                observer(record)
+
+        return observe
+
+    @property
+    def _transport(self) -> _Transport:
+        return cast(_Transport, self.transport)
+
+    # Guards
+
+    def _withdrawn(self, deferred: Deferred[IResponse]) -> bool:
+        """
+        The caller cancelled the request before the connection got to it.
+        """
+        return deferred.called
+
+    def _closing(self) -> bool:
+        """
+        The transport is closing, or there is none.
+        """
+        return self.transport is None or bool(getattr(self.transport, "disconnecting", False))
+
+    def _reusable(self, rest: bytes) -> bool:
+        """
+        The complete response leaves the connection fit for another request:
+        the request was persistent, the response keeps the connection alive,
+        and no stray bytes followed it.
+        """
+        request = cast(ClientRequest, self._currentRequest)
+        parser = cast(ResponseParser, self._parser)
+        return bool(request.persistent) and not rest and parser.keeps_alive()
+
+    # Effects: the request
+
+    def _start_request(self, request: ClientRequest, deferred: Deferred[IResponse]) -> None:
+        """
+        Open a parser for the response, then start writing the request.  Its
+        writeTo Deferred reports back as write_done or write_failed.
+        """
+        self._currentRequest = request
+        self._finishedRequest = deferred
+        proxy = self._transportProxy = TransportProxyProducer(self.transport)
+        self._parser, self._responseDeferred = self.parser_factory(
+            request, self._response_finished, proxy
+        )
+        try:
+            writing = request.writeTo(self.transport)
+        except Exception:
+            writing = fail()
+        self._writing = (request, writing)
+        writing.addCallbacks(self._written, self._write_errored)
+
+    def _refuse_request(self, deferred: Deferred[IResponse]) -> None:
+        """
+        Fail a request this connection cannot take with L{RequestNotSent}.
+        """
+        self._settle(deferred, Failure(RequestNotSent()))
+
+    def _deliver_response(self) -> None:
+        """
+        From now on, the parser's response or its failure goes to the caller.
+        """
+        caller = self._finishedRequest
+        cast(Deferred[IResponse], self._responseDeferred).addBoth(
+            lambda outcome: self._settle(caller, outcome)
+        )
+
+    def _fail_generation(self, reason: Failure) -> None:
+        """
+        Fail the request with L{RequestGenerationFailed} wrapping C{reason}.
+        """
+        self._settle(self._finishedRequest, Failure(RequestGenerationFailed([reason])))
+
+    def _fail_transmission(self, reason: Failure) -> None:
+        """
+        Fail the request with L{RequestTransmissionFailed} wrapping C{reason}.
+        """
+        self._settle(self._finishedRequest, Failure(RequestTransmissionFailed([reason])))
+
+    def _stop_writing(self) -> None:
+        """
+        Tell a request still being written to stop.
+        """
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            with self._log.failuresHandled("request's stopWriting failed"):
+                writing[0].stopWriting()
+
+    def _cancel_writing(self) -> None:
+        """
+        Cancel the writeTo Deferred of a request still being written; it fails
+        with L{CancelledError}, which arrives as write_failed.
+        """
+        if self._writing is not None:
+            self._writing[1].cancel()
+
+    def _log_late_write_failure(self, reason: Failure) -> None:
+        """
+        Log a write failure that nobody is waiting for any more.
+        """
+        self._log.failure(
+            "Error writing request, but not in valid state to finalize request: {state}",
+            failure=reason,
+            state=self._state,
+        )
+
+    # Effects: the transport
+
+    def _lose_transport(self) -> None:
+        """
+        Close the transport once what was written has been sent.
+        """
+        self._transport.loseConnection()
+
+    def _abort_transport(self) -> None:
+        """
+        Close the transport now, dropping anything unsent.  Unlike a clean
+        close, this cannot hang on a peer that stopped reading (TLS included).
+        """
+        self._transport.abortConnection()
+
+    def _resume_transport(self) -> None:
+        """
+        Undo any pause the parser left on the transport, so that an idle
+        connection keeps reading (and notices when the server closes it).
+        """
+        self._transport.resumeProducing()
+
+    def _notify_quiescent(self) -> None:
+        """
+        Hand the idle connection to the quiescent callback.  Keeping a
+        connection is an optimisation, so if the callback raises, the error is
+        logged and the connection is closed.
+        """
+        with self._log.failuresHandled(
+            "quiescent callback failed; closing the connection"
+        ) as operation:
+            self._quiescentCallback(self)
+        if operation.failed:
+            self._transport.loseConnection()
+
+    # Effects: the parser
+
+    def _feed_parser(self, data: bytes) -> None:
+        """
+        Give bytes to the parser; anything it (or the response's consumer)
+        raises becomes a bad_response event.
+        """
+        try:
+            cast(ResponseParser, self._parser).dataReceived(data)
+        except Exception:
+            self._send("bad_response", reason=Failure())
+
+    def _log_bad_response(self, reason: Failure) -> None:
+        """
+        Log, with its traceback, why a response could not be handled.  The
+        same failure also reaches the caller through the response.
+        """
+        self._log.warn(
+            "Response failed in state {state}; the connection will close:\n{traceback}",
+            state=self._state,
+            traceback=reason.getTraceback(),
+        )
+
+    def _release_parser(self) -> None:
+        """
+        Disconnect the parser of a complete response, finishing its body.
+        """
+        self._detach_parser(Failure(ConnectionDone("response complete")))
+
+    def _disconnect_parser(self, reason: Failure) -> None:
+        """
+        Disconnect the parser with C{reason}; it finishes or fails the
+        response accordingly.
+        """
+        self._detach_parser(reason)
+
+    def _abort_parser(self) -> None:
+        """
+        Disconnect the parser, if any is left, with L{ConnectionAborted}.
+        """
+        self._detach_parser(Failure(ConnectionAborted()))
+
+    def _cancel_parser(self) -> None:
+        """
+        Disconnect the parser, if any is left, with L{CancelledError}.
+        """
+        self._detach_parser(Failure(CancelledError()))
+
+    def _discard_parser(self) -> None:
+        """
+        Disconnect the parser of a request that has already failed: whatever
+        becomes of its response is of no interest to anyone.
+        """
+        response = self._responseDeferred
+        if response is not None:
+            response.addErrback(lambda reason: None)
+        self._detach_parser(Failure(ConnectionDone("request abandoned")))
+
+    def _detach_parser(self, reason: Failure) -> None:
+        parser, proxy = self._parser, self._transportProxy
+        if parser is None or proxy is None:
+            return
+        self._parser = self._transportProxy = self._responseDeferred = None
+        self._currentRequest = self._finishedRequest = None
+        proxy.stopProxying()
+        with self._log.failuresHandled("response parser failed while disconnecting"):
+            parser.connectionLost(reason)
+
+    # Effects: abort()
+
+    def _add_abort_waiter(self, deferred: Deferred[None]) -> None:
+        """
+        Fire C{deferred} once the connection is lost.
+        """
+        if self._abortDeferreds is None:
+            self._abortDeferreds = []
+        self._abortDeferreds.append(deferred)
+
+    def _fire_abort_waiters(self) -> None:
+        """
+        The connection is lost: fire every Deferred returned by abort().
+        """
+        waiters, self._abortDeferreds = self._abortDeferreds or [], None
+        for waiter in waiters:
+            self._settle(waiter, None)
+
+    def _confirm_abort(self, deferred: Deferred[None]) -> None:
+        """
+        Fire C{deferred} at once: the connection is already lost.
+        """
+        self._settle(deferred, None)
+
+
+HTTP11ClientProtocol._compile()

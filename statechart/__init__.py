@@ -1,0 +1,27 @@
+"""
+The declared charts of httpchart and the machinery that runs them.
+
+L{ConnectionLifecycle} is the lifecycle of one HTTP/1.1 client connection.
+L{ChartSpec.of} reads any chart into plain data, L{CompiledEngine} runs it at
+the speed of hand-written dispatch, and L{ReferenceEngine} runs it on
+python-statemachine's own engine for comparison.  Nothing in this package
+knows about sockets or the reactor.
+"""
+
+from .engines import CompiledEngine, Engine, LifecycleError, Payload, ReferenceEngine
+from .lifecycle import ConnectionLifecycle
+from .spec import Branch, ChartDefinitionError, ChartSpec, Guard, TransitionRecord
+
+__all__ = [
+    "Branch",
+    "ChartDefinitionError",
+    "ChartSpec",
+    "CompiledEngine",
+    "ConnectionLifecycle",
+    "Engine",
+    "Guard",
+    "LifecycleError",
+    "Payload",
+    "ReferenceEngine",
+    "TransitionRecord",
+]

@@ -1,0 +1,404 @@
+"""
+The lifecycle of one HTTP/1.1 client connection, declared once.
+
+This module is the single place where the connection's transitions are
+written.  The protocol shell (L{httpchart.protocol}) feeds the chart its
+events and implements the effects it names; the diagrams, the transition table
+in the documentation and the table-driven tests are all derived from this
+class.
+
+Rules of the chart:
+
+  - Every state is named with the string Twisted's own
+    C{HTTP11ClientProtocol} uses, so C{protocol.state} keeps its meaning.
+  - Every (state, event) cell is either declared or cannot happen.  A
+    declared cell may leave the state unchanged, with effects or without
+    (the event is then ignored on purpose).  An undeclared cell is an event
+    that the connection cannot produce in that state; sending it raises
+    L{httpchart.statechart.LifecycleError} and changes nothing.
+  - Where a cell branches, its guards are exhaustive and mutually exclusive.
+  - Effects run in the order given, after the state has changed (see
+    L{httpchart.statechart.declare}).  An event that an effect causes, such
+    as a Deferred that fires synchronously, is queued and handled once the
+    current transition has finished (run to completion).  That is why events
+    coming from the response parser are ignored, not impossible, in the
+    states without a parser: they may have been queued behind the transition
+    that detached it.
+
+Each event carries a payload, named in L{ConnectionLifecycle.payloads}; an
+effect or guard may take any of the payload's names as parameters.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from statemachine import StateChart
+
+from .declare import event, goes, state, stays
+
+
+class ConnectionLifecycle(StateChart[Any]):
+    """
+    One HTTP/1.1 connection carrying one request at a time: idle, writing a
+    request, waiting for its response, and the ways that can end.
+    """
+
+    allow_event_without_transition = False
+    catch_errors_as_events = False
+    enable_self_transition_entries = False
+    atomic_configuration_update = True
+
+    payloads: ClassVar[dict[str, tuple[str, ...]]] = {
+        "issue": ("request", "deferred"),
+        "write_done": (),
+        "write_failed": ("reason",),
+        "data": ("data",),
+        "response_done": ("rest",),
+        "bad_response": ("reason",),
+        "connection_lost": ("reason",),
+        "abort": ("deferred",),
+        "cancel": (),
+    }
+
+    quiescent = state(
+        "QUIESCENT",
+        "Idle: no request is being written and no response is expected.  "
+        "Every connection starts here and a persistent one returns here after "
+        "each complete response.  Only here is a new request accepted.",
+        initial=True,
+    )
+    transmitting = state(
+        "TRANSMITTING",
+        "A request has been issued and its writeTo has not finished yet.  "
+        "Response bytes that arrive meanwhile are parsed, but the response is "
+        "held back until the request is written or the response is complete.",
+    )
+    transmitting_after_receiving_response = state(
+        "TRANSMITTING_AFTER_RECEIVING_RESPONSE",
+        "The server sent a complete response before the request was fully "
+        "written.  The caller has the response and the connection is closing; "
+        "it stays here, whatever becomes of the write, until it is lost.",
+    )
+    generation_failed = state(
+        "GENERATION_FAILED",
+        "Producing the request failed locally (its writeTo failed or was "
+        "cancelled), so it was not fully sent.  The caller has "
+        "RequestGenerationFailed and the transport is being aborted.",
+    )
+    waiting = state(
+        "WAITING",
+        "The request has been fully written; its response is awaited or is being received.",
+    )
+    aborting = state(
+        "ABORTING",
+        "This side is tearing the connection down: abort() was called, the "
+        "caller cancelled after the request was sent, or the server broke the "
+        "protocol.  Incoming bytes are dropped until the transport reports "
+        "the loss.",
+    )
+    lost = state(
+        "CONNECTION_LOST",
+        "The transport is gone.  Nothing leaves this state: requests are "
+        "refused and abort() succeeds at once.",
+    )
+
+    issue = event(
+        goes(
+            quiescent,
+            transmitting,
+            unless=("withdrawn", "closing"),
+            effects=("start_request",),
+            doc="An idle, open connection takes the request: a parser is "
+            "readied for its response and writeTo starts.",
+        )
+        | stays(
+            quiescent,
+            cond=("closing",),
+            unless=("withdrawn",),
+            effects=("refuse_request",),
+            doc="The transport is already closing (the last response ended the "
+            "connection, or someone closed it), so the request is refused with "
+            "RequestNotSent instead of being written into a dying transport.",
+        )
+        | stays(
+            quiescent,
+            cond=("withdrawn",),
+            doc="The caller cancelled the request before the connection got to "
+            "it (it was issued from inside a callback and queued): it is not "
+            "sent at all.",
+        )
+        | stays(
+            transmitting,
+            transmitting_after_receiving_response,
+            generation_failed,
+            waiting,
+            aborting,
+            lost,
+            effects=("refuse_request",),
+            doc="The connection is busy or finished: the request fails with "
+            "RequestNotSent and nothing is written.",
+        ),
+        "The application issued a request on this connection.",
+    )
+
+    write_done = event(
+        goes(
+            transmitting,
+            waiting,
+            effects=("deliver_response",),
+            doc="The request is fully written; from now on the parser's "
+            "response (or its failure) goes to the caller.",
+        )
+        | stays(
+            transmitting_after_receiving_response,
+            aborting,
+            lost,
+            doc="The write finished after the exchange was already over or "
+            "abandoned; it changes nothing.",
+        ),
+        "The request's writeTo Deferred fired successfully.",
+    )
+
+    write_failed = event(
+        goes(
+            transmitting,
+            generation_failed,
+            effects=("abort_transport", "fail_generation", "discard_parser"),
+            doc="Producing the request failed: the transport is aborted, the "
+            "caller gets RequestGenerationFailed and the parser is dropped.",
+        )
+        | stays(
+            transmitting_after_receiving_response,
+            aborting,
+            lost,
+            effects=("log_late_write_failure",),
+            doc="The write failed after the exchange was already over or "
+            "abandoned; nobody waits for it, so the failure is logged.",
+        ),
+        "The request's writeTo Deferred failed.",
+    )
+
+    data = event(
+        stays(
+            transmitting,
+            waiting,
+            effects=("feed_parser",),
+            doc="Response bytes go to the parser.  A parse failure becomes a bad_response event.",
+        )
+        | goes(
+            quiescent,
+            aborting,
+            effects=("lose_transport",),
+            doc="Bytes on an idle connection (garbage, or a server's '408' before "
+            "closing) mean it cannot be reused: close it.",
+        )
+        | stays(
+            transmitting_after_receiving_response,
+            generation_failed,
+            aborting,
+            lost,
+            doc="Nobody is parsing any more: the bytes are dropped.",
+        ),
+        "Bytes arrived from the server.",
+    )
+
+    response_done = event(
+        goes(
+            waiting,
+            quiescent,
+            cond=("reusable",),
+            effects=("resume_transport", "notify_quiescent", "release_parser"),
+            doc="A complete response on a connection both sides keep open: the "
+            "transport reads again, the quiescent callback (the pool) takes the "
+            "connection back, then the response body is finished.",
+        )
+        | goes(
+            waiting,
+            quiescent,
+            unless=("reusable",),
+            effects=("lose_transport", "release_parser"),
+            doc="A complete response that ends the connection (non-persistent "
+            "request, 'Connection: close', HTTP/1.0 without keep-alive, or "
+            "stray bytes after it): close the transport, finish the body.",
+        )
+        | goes(
+            transmitting,
+            transmitting_after_receiving_response,
+            effects=("deliver_response", "lose_transport", "release_parser"),
+            doc="The server answered before the request was fully written: the "
+            "caller gets the response and the connection is closed.",
+        )
+        | stays(
+            quiescent,
+            transmitting_after_receiving_response,
+            generation_failed,
+            aborting,
+            lost,
+            doc="Queued behind the transition that detached the parser (a "
+            "close-delimited body ends when the parser is disconnected): "
+            "ignored.",
+        ),
+        "The parser has read a complete response.",
+    )
+
+    bad_response = event(
+        goes(
+            waiting,
+            aborting,
+            effects=("log_bad_response", "lose_transport", "disconnect_parser"),
+            doc="The response cannot be parsed (or its consumer raised): log why, "
+            "close the transport and fail the response with the reason.",
+        )
+        | goes(
+            transmitting,
+            aborting,
+            effects=(
+                "log_bad_response",
+                "stop_writing",
+                "abort_transport",
+                "deliver_response",
+                "disconnect_parser",
+            ),
+            doc="The response broke while the request was still being written: "
+            "log why, stop writing, abort, and give the caller the response "
+            "failure now rather than a transmission failure later.",
+        )
+        | stays(
+            quiescent,
+            transmitting_after_receiving_response,
+            generation_failed,
+            aborting,
+            lost,
+            effects=("log_bad_response",),
+            doc="Queued behind the transition that detached the parser: the "
+            "failure is only logged.",
+        ),
+        "The parser, or the code consuming the response, raised.",
+    )
+
+    connection_lost = event(
+        goes(
+            quiescent,
+            lost,
+            doc="An idle connection closed; nothing was in flight.",
+        )
+        | goes(
+            transmitting,
+            lost,
+            effects=("stop_writing", "fail_transmission", "discard_parser"),
+            doc="Lost while writing: the request is told to stop and the caller "
+            "gets RequestTransmissionFailed.",
+        )
+        | goes(
+            transmitting_after_receiving_response,
+            lost,
+            effects=("stop_writing",),
+            doc="Lost after the response was delivered: a write still in progress is stopped.",
+        )
+        | goes(
+            generation_failed,
+            lost,
+            doc="The aborted transport is gone; the caller already knows.",
+        )
+        | goes(
+            waiting,
+            lost,
+            effects=("disconnect_parser",),
+            doc="Lost while waiting: the parser decides what that means (the "
+            "end of a close-delimited body, or ResponseFailed).",
+        )
+        | goes(
+            aborting,
+            lost,
+            effects=("abort_parser", "fire_abort_waiters"),
+            doc="The teardown is complete: a response still being read fails "
+            "with ConnectionAborted, and abort() Deferreds fire.",
+        )
+        | stays(
+            lost,
+            doc="A second report of the same loss changes nothing.",
+        ),
+        "The transport reported that the connection is gone.",
+    )
+
+    abort = event(
+        goes(
+            quiescent,
+            aborting,
+            effects=("add_abort_waiter", "abort_transport"),
+            doc="Abort an idle connection (the pool closing its cache).",
+        )
+        | goes(
+            transmitting,
+            aborting,
+            effects=(
+                "add_abort_waiter",
+                "stop_writing",
+                "abort_transport",
+                "deliver_response",
+            ),
+            doc="Abort while writing: stop the write and hand the caller the "
+            "response's outcome, which the loss will make ConnectionAborted.",
+        )
+        | goes(
+            transmitting_after_receiving_response,
+            aborting,
+            effects=("add_abort_waiter", "stop_writing", "abort_transport"),
+            doc="Abort after the response arrived: stop the rest of the write.",
+        )
+        | goes(
+            generation_failed,
+            aborting,
+            effects=("add_abort_waiter",),
+            doc="The transport is already being aborted; wait for it.",
+        )
+        | goes(
+            waiting,
+            aborting,
+            effects=("add_abort_waiter", "abort_transport"),
+            doc="Abort while waiting: the response will fail with "
+            "ConnectionAborted once the transport is gone.",
+        )
+        | stays(
+            aborting,
+            effects=("add_abort_waiter",),
+            doc="Already aborting: one more Deferred to fire at the loss.",
+        )
+        | stays(
+            lost,
+            effects=("confirm_abort",),
+            doc="Nothing left to abort: the Deferred fires at once.",
+        ),
+        "The application called abort().",
+    )
+
+    cancel = event(
+        stays(
+            transmitting,
+            transmitting_after_receiving_response,
+            effects=("cancel_writing",),
+            doc="Cancelled while writing: cancel request generation, which "
+            "fails the request with RequestGenerationFailed.",
+        )
+        | goes(
+            waiting,
+            aborting,
+            effects=("abort_transport", "cancel_parser"),
+            doc="Cancelled after the request was sent: abort the connection and "
+            "fail the response with CancelledError.",
+        )
+        | stays(
+            aborting,
+            effects=("abort_transport", "cancel_parser"),
+            doc="Cancelled during a teardown: fail the response with "
+            "CancelledError now instead of at the loss.",
+        )
+        | stays(
+            quiescent,
+            generation_failed,
+            lost,
+            doc="The exchange is already over; cancelling changes nothing.",
+        ),
+        "The caller cancelled the Deferred returned by request().",
+    )

@@ -1,0 +1,346 @@
+"""
+What a declared chart says, read once from its python-statemachine class.
+
+L{ChartSpec.of} walks the class through the library's own introspection
+(C{Chart.states}, each state's C{transitions}, their C{cond} and C{after}
+callback specs) and keeps the result as plain data: for every (state, event)
+cell, the branches that may handle it.  The compiled engine, the diagrams, the
+documentation and the tests read this data; none of them walks the class
+again.
+
+The walk also checks the declaration, so that a chart that cannot be executed
+or documented faithfully is rejected when it is first used rather than when a
+connection misbehaves:
+
+  - states are flat (no compound, parallel or history states) and have no
+    entry or exit callbacks of their own;
+  - every transition has one event and one target, its guards are plain
+    names (C{cond} and C{unless}), and its effects are plain names in the
+    C{after} group; C{before}, C{on} and validators are not used;
+  - every event has a declared payload, and guards and effects are not named
+    like events;
+  - in every cell the guards are exhaustive and mutually exclusive: for each
+    assignment of truth values to the guards used in the cell, exactly one
+    branch is enabled.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from statemachine import StateChart
+from statemachine.callbacks import CallbackPriority, CallbackSpec, SpecReference
+
+
+class ChartDefinitionError(Exception):
+    """
+    A chart class cannot be used by httpchart; the message says which state,
+    transition or name is at fault.
+    """
+
+
+class TransitionRecord(NamedTuple):
+    """
+    One transition taken: where from, on which event, where to, and the
+    effects it ran, in order.  Records are built once per declared branch and
+    shared, so observing a transition allocates nothing.
+    """
+
+    source: str
+    event: str
+    target: str
+    effects: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Guard:
+    """
+    A guard of a branch: the guard called C{name} must return C{expected}.
+    """
+
+    name: str
+    expected: bool
+
+    def __str__(self) -> str:
+        return self.name if self.expected else f"not {self.name}"
+
+
+@dataclass(frozen=True)
+class Branch:
+    """
+    One declared way of handling an event in a state.
+
+    @ivar record: The record of taking this branch.
+    @ivar guards: All must hold for the branch to be taken.
+    @ivar internal: C{True} when the state does not change.
+    @ivar doc: What taking this branch means.
+    """
+
+    record: TransitionRecord
+    guards: tuple[Guard, ...]
+    internal: bool
+    doc: str
+
+    @property
+    def source(self) -> str:
+        return self.record.source
+
+    @property
+    def event(self) -> str:
+        return self.record.event
+
+    @property
+    def target(self) -> str:
+        return self.record.target
+
+    @property
+    def effects(self) -> tuple[str, ...]:
+        return self.record.effects
+
+    @property
+    def guard_text(self) -> str:
+        """
+        The guards as one condition, for example C{"closing and not withdrawn"};
+        empty when the branch is unguarded.
+        """
+        return " and ".join(str(guard) for guard in self.guards)
+
+    def enabled(self, truth: Mapping[str, bool]) -> bool:
+        """
+        Whether this branch is taken when its guards evaluate to C{truth}.
+        """
+        return all(truth[guard.name] == guard.expected for guard in self.guards)
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    """
+    The content of a declared chart, as data.
+
+    @ivar chart: The python-statemachine class it was read from.
+    @ivar states: State values in declaration order.
+    @ivar initial: The initial state's value.
+    @ivar events: Event names in declaration order.
+    @ivar payloads: For each event, the names of its payload.
+    @ivar branches: For each (state, event) cell that is declared, its
+        branches in declaration order.  Undeclared cells cannot happen.
+    @ivar state_docs: What each state means.
+    @ivar event_docs: What each event reports.
+    """
+
+    chart: type[StateChart[Any]]
+    states: tuple[str, ...]
+    initial: str
+    events: tuple[str, ...]
+    payloads: Mapping[str, tuple[str, ...]]
+    branches: Mapping[tuple[str, str], tuple[Branch, ...]]
+    state_docs: Mapping[str, str]
+    event_docs: Mapping[str, str]
+    by_transition: Mapping[int, Branch]
+
+    @property
+    def name(self) -> str:
+        return self.chart.__name__
+
+    @property
+    def effects(self) -> tuple[str, ...]:
+        """
+        Every effect name the chart uses, in order of first use.
+        """
+        return _unique(e for b in self.all_branches() for e in b.effects)
+
+    @property
+    def guards(self) -> tuple[str, ...]:
+        """
+        Every guard name the chart uses, in order of first use.
+        """
+        return _unique(g.name for b in self.all_branches() for g in b.guards)
+
+    def all_branches(self) -> Iterable[Branch]:
+        """
+        Every branch, ordered by state then event as declared.
+        """
+        for source in self.states:
+            for name in self.events:
+                yield from self.branches.get((source, name), ())
+
+    def cell(self, source: str, event: str) -> tuple[Branch, ...]:
+        """
+        The branches handling C{event} in C{source}; empty when it cannot
+        happen there.
+        """
+        return self.branches.get((source, event), ())
+
+    def terminal_states(self) -> tuple[str, ...]:
+        """
+        States that no transition leaves.
+        """
+        return tuple(
+            source
+            for source in self.states
+            if all(b.internal for name in self.events for b in self.cell(source, name))
+        )
+
+    @staticmethod
+    def of(chart: type[StateChart[Any]]) -> ChartSpec:
+        """
+        Read and check C{chart}; the result is cached per class.
+
+        @raise ChartDefinitionError: If the class breaks one of the rules in
+            this module's docstring.
+        """
+        return _read(chart)
+
+
+@functools.cache
+def _read(chart: type[StateChart[Any]]) -> ChartSpec:
+    events = tuple(str(name) for name in chart._events)
+    payloads: dict[str, tuple[str, ...]] = dict(getattr(chart, "payloads", {}))
+    _check_payloads(chart, events, payloads)
+
+    initial = chart.initial_state
+    if initial is None:
+        raise ChartDefinitionError(f"{chart.__name__} has no initial state")
+
+    states: list[str] = []
+    state_docs: dict[str, str] = {}
+    cells: dict[tuple[str, str], list[Branch]] = {}
+    by_transition: dict[int, Branch] = {}
+    for declared in chart.states:
+        where = f"{chart.__name__}.{declared.id}"
+        if declared.states or getattr(declared, "history", None):
+            raise ChartDefinitionError(f"{where}: nested states are not supported")
+        for group in (declared.enter, declared.exit):
+            if _declared_names(group, where, "entry/exit"):
+                raise ChartDefinitionError(
+                    f"{where}: state entry and exit callbacks are not supported; "
+                    "declare effects on transitions"
+                )
+        value = str(declared.value)
+        states.append(value)
+        state_docs[value] = _doc(declared)
+        for transition in declared.transitions:
+            branch = _branch(chart, transition, value)
+            cells.setdefault((value, branch.event), []).append(branch)
+            by_transition[id(transition)] = branch
+
+    branches = {cell: tuple(found) for cell, found in cells.items()}
+    _check_names(chart, events, branches)
+    for (source, name), found in branches.items():
+        _check_exhaustive(chart, source, name, found)
+
+    return ChartSpec(
+        chart=chart,
+        states=tuple(states),
+        initial=str(initial.value),
+        events=events,
+        payloads=payloads,
+        branches=branches,
+        state_docs=state_docs,
+        event_docs={name: _doc(getattr(chart, name)) for name in events},
+        by_transition=by_transition,
+    )
+
+
+def _branch(chart: type[StateChart[Any]], transition: Any, source: str) -> Branch:
+    where = f"{chart.__name__}: {transition}"
+    names = [str(name) for name in transition.events]
+    if len(names) != 1:
+        raise ChartDefinitionError(f"{where}: a transition needs exactly one event")
+    if len(transition.targets) != 1:
+        raise ChartDefinitionError(f"{where}: a transition needs exactly one target")
+    for group, label in (
+        (transition.validators, "validators"),
+        (transition.before, "before"),
+        (transition.on, "on"),
+    ):
+        if _declared_names(group, where, label):
+            raise ChartDefinitionError(
+                f"{where}: {label} callbacks are not supported; declare effects in 'after'"
+            )
+    guards = tuple(
+        Guard(name, bool(spec.expected_value))
+        for name, spec in _declared_specs(transition.cond, where, "guard")
+    )
+    effects = tuple(name for name, _ in _declared_specs(transition.after, where, "effect"))
+    target = str(transition.target.value)
+    internal = bool(transition.internal)
+    if internal and target != source:
+        raise ChartDefinitionError(f"{where}: an internal transition must stay put")
+    record = TransitionRecord(source, names[0], target, effects)
+    return Branch(record, guards, internal, _doc(transition))
+
+
+def _declared_specs(
+    group: Iterable[CallbackSpec], where: str, label: str
+) -> list[tuple[str, CallbackSpec]]:
+    found = []
+    for spec in group:
+        if spec.is_convention:
+            continue
+        if spec.priority != CallbackPriority.INLINE:
+            raise ChartDefinitionError(f"{where}: {label} {spec!r} must be declared inline")
+        if spec.reference is not SpecReference.NAME or not str(spec.func).isidentifier():
+            raise ChartDefinitionError(f"{where}: {label} {spec.func!r} must be a plain name")
+        found.append((str(spec.func), spec))
+    return found
+
+
+def _declared_names(group: Iterable[CallbackSpec], where: str, label: str) -> list[str]:
+    return [name for name, _ in _declared_specs(group, where, label)]
+
+
+def _check_payloads(
+    chart: type[StateChart[Any]], events: tuple[str, ...], payloads: dict[str, tuple[str, ...]]
+) -> None:
+    missing = [name for name in events if name not in payloads]
+    unknown = [name for name in payloads if name not in events]
+    if missing or unknown:
+        raise ChartDefinitionError(
+            f"{chart.__name__}.payloads must name every event and nothing else "
+            f"(missing: {missing}, unknown: {unknown})"
+        )
+
+
+def _check_names(
+    chart: type[StateChart[Any]],
+    events: tuple[str, ...],
+    branches: Mapping[tuple[str, str], tuple[Branch, ...]],
+) -> None:
+    used = {e for found in branches.values() for b in found for e in b.effects}
+    used |= {g.name for found in branches.values() for b in found for g in b.guards}
+    clashes = sorted(used & set(events))
+    if clashes:
+        raise ChartDefinitionError(
+            f"{chart.__name__}: guards and effects may not be named like events: {clashes}"
+        )
+
+
+def _check_exhaustive(
+    chart: type[StateChart[Any]], source: str, name: str, found: tuple[Branch, ...]
+) -> None:
+    guard_names = _unique(g.name for b in found for g in b.guards)
+    for values in itertools.product((False, True), repeat=len(guard_names)):
+        truth = dict(zip(guard_names, values, strict=True))
+        enabled = [b for b in found if b.enabled(truth)]
+        if len(enabled) != 1:
+            raise ChartDefinitionError(
+                f"{chart.__name__}: event {name!r} in state {source} enables "
+                f"{len(enabled)} branches when {truth}; guards must be exhaustive "
+                "and mutually exclusive"
+            )
+
+
+def _doc(declared: object) -> str:
+    doc = getattr(declared, "__doc__", None) or ""
+    if doc == type(declared).__doc__:
+        return ""
+    return " ".join(doc.split())
+
+
+def _unique(names: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(names))
