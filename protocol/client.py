@@ -17,14 +17,6 @@ from collections.abc import Callable
 from typing import Any, ClassVar, Literal, cast
 from typing import Protocol as TypingProtocol
 
-from httpchart.statechart import (
-    ChartSpec,
-    CompiledEngine,
-    ConnectionLifecycle,
-    Engine,
-    ReferenceEngine,
-    TransitionRecord,
-)
 from twisted.internet.defer import CancelledError, Deferred, fail
 from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import ITCPTransport
@@ -39,6 +31,15 @@ from twisted.web._newclient import (
     TransportProxyProducer,
 )
 from twisted.web.iweb import IResponse
+
+from httpchart.statechart import (
+    ChartSpec,
+    CompiledEngine,
+    ConnectionLifecycle,
+    Engine,
+    ReferenceEngine,
+    TransitionRecord,
+)
 
 from .parser import ParserFactory, ResponseParser, TwistedParser
 

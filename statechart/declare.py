@@ -22,9 +22,23 @@ Conventions the rest of httpchart relies on:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from statemachine import Event, State
 from statemachine.transition_list import TransitionList
+
+
+class Input(NamedTuple):
+    """
+    What an event reports and what it carries.
+
+    @ivar carries: The names of the event's payload; a guard or effect may
+        take any of them as parameters.
+    @ivar doc: What happened when this event is sent.
+    """
+
+    carries: tuple[str, ...]
+    doc: str
 
 
 def state(value: str, doc: str, *, initial: bool = False) -> State:
@@ -85,16 +99,13 @@ def stays(
     return _documented(transitions, doc)
 
 
-def event(transitions: TransitionList, doc: str) -> Event:
+def event(transitions: TransitionList) -> Event:
     """
     Declare an event made of C{transitions}; the class attribute it is
-    assigned to becomes its name.
-
-    @param doc: What happened to the connection when this event is sent.
+    assigned to becomes its name, and the chart's C{inputs} say what it means
+    and carries.
     """
-    declared = Event(transitions)
-    declared.__doc__ = doc
-    return declared
+    return Event(transitions)
 
 
 def _documented(transitions: TransitionList, doc: str) -> TransitionList:

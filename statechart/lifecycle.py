@@ -25,8 +25,8 @@ Rules of the chart:
     states without a parser: they may have been queued behind the transition
     that detached it.
 
-Each event carries a payload, named in L{ConnectionLifecycle.payloads}; an
-effect or guard may take any of the payload's names as parameters.
+What each event means and carries is listed in L{ConnectionLifecycle.inputs};
+an effect or guard may take any of the payload's names as parameters.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from typing import Any, ClassVar
 
 from statemachine import StateChart
 
-from .declare import event, goes, state, stays
+from .declare import Input, event, goes, state, stays
 
 
 class ConnectionLifecycle(StateChart[Any]):
@@ -49,16 +49,23 @@ class ConnectionLifecycle(StateChart[Any]):
     enable_self_transition_entries = False
     atomic_configuration_update = True
 
-    payloads: ClassVar[dict[str, tuple[str, ...]]] = {
-        "issue": ("request", "deferred"),
-        "write_done": (),
-        "write_failed": ("reason",),
-        "data": ("data",),
-        "response_done": ("rest",),
-        "bad_response": ("reason",),
-        "connection_lost": ("reason",),
-        "abort": ("deferred",),
-        "cancel": (),
+    inputs: ClassVar[dict[str, Input]] = {
+        "issue": Input(
+            ("request", "deferred"),
+            "The application issued a request on this connection.",
+        ),
+        "write_done": Input((), "The request's writeTo Deferred fired successfully."),
+        "write_failed": Input(("reason",), "The request's writeTo Deferred failed."),
+        "data": Input(("data",), "Bytes arrived from the server."),
+        "response_done": Input(("rest",), "The parser has read a complete response."),
+        "bad_response": Input(
+            ("reason",), "The parser, or the code consuming the response, raised."
+        ),
+        "connection_lost": Input(
+            ("reason",), "The transport reported that the connection is gone."
+        ),
+        "abort": Input(("deferred",), "The application called abort()."),
+        "cancel": Input((), "The caller cancelled the Deferred returned by request()."),
     }
 
     quiescent = state(
@@ -139,7 +146,6 @@ class ConnectionLifecycle(StateChart[Any]):
             doc="The connection is busy or finished: the request fails with "
             "RequestNotSent and nothing is written.",
         ),
-        "The application issued a request on this connection.",
     )
 
     write_done = event(
@@ -157,7 +163,6 @@ class ConnectionLifecycle(StateChart[Any]):
             doc="The write finished after the exchange was already over or "
             "abandoned; it changes nothing.",
         ),
-        "The request's writeTo Deferred fired successfully.",
     )
 
     write_failed = event(
@@ -176,7 +181,6 @@ class ConnectionLifecycle(StateChart[Any]):
             doc="The write failed after the exchange was already over or "
             "abandoned; nobody waits for it, so the failure is logged.",
         ),
-        "The request's writeTo Deferred failed.",
     )
 
     data = event(
@@ -200,7 +204,6 @@ class ConnectionLifecycle(StateChart[Any]):
             lost,
             doc="Nobody is parsing any more: the bytes are dropped.",
         ),
-        "Bytes arrived from the server.",
     )
 
     response_done = event(
@@ -239,7 +242,6 @@ class ConnectionLifecycle(StateChart[Any]):
             "close-delimited body ends when the parser is disconnected): "
             "ignored.",
         ),
-        "The parser has read a complete response.",
     )
 
     bad_response = event(
@@ -274,7 +276,6 @@ class ConnectionLifecycle(StateChart[Any]):
             doc="Queued behind the transition that detached the parser: the "
             "failure is only logged.",
         ),
-        "The parser, or the code consuming the response, raised.",
     )
 
     connection_lost = event(
@@ -319,7 +320,6 @@ class ConnectionLifecycle(StateChart[Any]):
             lost,
             doc="A second report of the same loss changes nothing.",
         ),
-        "The transport reported that the connection is gone.",
     )
 
     abort = event(
@@ -370,7 +370,6 @@ class ConnectionLifecycle(StateChart[Any]):
             effects=("confirm_abort",),
             doc="Nothing left to abort: the Deferred fires at once.",
         ),
-        "The application called abort().",
     )
 
     cancel = event(
@@ -400,5 +399,4 @@ class ConnectionLifecycle(StateChart[Any]):
             lost,
             doc="The exchange is already over; cancelling changes nothing.",
         ),
-        "The caller cancelled the Deferred returned by request().",
     )

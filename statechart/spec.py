@@ -17,8 +17,8 @@ connection misbehaves:
   - every transition has one event and one target, its guards are plain
     names (C{cond} and C{unless}), and its effects are plain names in the
     C{after} group; C{before}, C{on} and validators are not used;
-  - every event has a declared payload, and guards and effects are not named
-    like events;
+  - every event is described by an L{Input} in the chart's C{inputs}
+    mapping, and guards and effects are not named like events;
   - in every cell the guards are exhaustive and mutually exclusive: for each
     assignment of truth values to the guards used in the cell, exactly one
     branch is enabled.
@@ -34,6 +34,8 @@ from typing import Any, NamedTuple
 
 from statemachine import StateChart
 from statemachine.callbacks import CallbackPriority, CallbackSpec, SpecReference
+
+from .declare import Input
 
 
 class ChartDefinitionError(Exception):
@@ -199,8 +201,8 @@ class ChartSpec:
 @functools.cache
 def _read(chart: type[StateChart[Any]]) -> ChartSpec:
     events = tuple(str(name) for name in chart._events)
-    payloads: dict[str, tuple[str, ...]] = dict(getattr(chart, "payloads", {}))
-    _check_payloads(chart, events, payloads)
+    inputs: dict[str, Input] = dict(getattr(chart, "inputs", {}))
+    _check_inputs(chart, events, inputs)
 
     initial = chart.initial_state
     if initial is None:
@@ -238,10 +240,10 @@ def _read(chart: type[StateChart[Any]]) -> ChartSpec:
         states=tuple(states),
         initial=str(initial.value),
         events=events,
-        payloads=payloads,
+        payloads={name: inputs[name].carries for name in events},
         branches=branches,
         state_docs=state_docs,
-        event_docs={name: _doc(getattr(chart, name)) for name in events},
+        event_docs={name: " ".join(inputs[name].doc.split()) for name in events},
         by_transition=by_transition,
     )
 
@@ -294,14 +296,14 @@ def _declared_names(group: Iterable[CallbackSpec], where: str, label: str) -> li
     return [name for name, _ in _declared_specs(group, where, label)]
 
 
-def _check_payloads(
-    chart: type[StateChart[Any]], events: tuple[str, ...], payloads: dict[str, tuple[str, ...]]
+def _check_inputs(
+    chart: type[StateChart[Any]], events: tuple[str, ...], inputs: dict[str, Input]
 ) -> None:
-    missing = [name for name in events if name not in payloads]
-    unknown = [name for name in payloads if name not in events]
+    missing = [name for name in events if name not in inputs]
+    unknown = [name for name in inputs if name not in events]
     if missing or unknown:
         raise ChartDefinitionError(
-            f"{chart.__name__}.payloads must name every event and nothing else "
+            f"{chart.__name__}.inputs must describe every event and nothing else "
             f"(missing: {missing}, unknown: {unknown})"
         )
 
