@@ -45,7 +45,7 @@ bench: setup
 	$(BIN)/python bench/cycle.py
 
 docs: $(STAMP)
-	$(BIN)/python -m httpchart.diagrams table > docs/transition-table.md
+	$(BIN)/python -m httpchart.diagrams --format md --out docs/generated
 
 clean:
 	rm -rf $(VENV) .typecheck build *.egg-info

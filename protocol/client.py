@@ -44,6 +44,11 @@ from httpchart.statechart import (
 from .parser import ParserFactory, ResponseParser, TwistedParser
 
 EngineName = Literal["compiled", "reference"]
+
+# The reason given to the parser of a complete response.  A parser only
+# reports a reason when the response was cut short, which this one was not, so
+# one shared Failure serves every connection.
+_RESPONSE_COMPLETE = Failure(ConnectionDone("response complete"))
 Observer = Callable[[TransitionRecord], object]
 
 
@@ -71,16 +76,6 @@ class _TCPTransport(TypingProtocol):
     def setTcpNoDelay(self, enabled: bool) -> None: ...
 
 
-class _Transport(TypingProtocol):
-    disconnecting: bool
-
-    def loseConnection(self) -> None: ...
-
-    def abortConnection(self) -> None: ...
-
-    def resumeProducing(self) -> None: ...
-
-
 class HTTP11ClientProtocol(Protocol):
     """
     An HTTP/1.1 client connection that carries one request at a time, a
@@ -105,6 +100,7 @@ class HTTP11ClientProtocol(Protocol):
 
     _state: str = "QUIESCENT"
     _engine: Engine
+    _fire: Any
     _pending_events: object = None
     _observer: Observer | None = None
     _parser: ResponseParser | None = None
@@ -115,6 +111,7 @@ class HTTP11ClientProtocol(Protocol):
     _writing: tuple[ClientRequest, Deferred[None]] | None = None
     _abortDeferreds: list[Deferred[None]] | None = None
     _settlements: list[tuple[Deferred[Any], object]] | None = None
+    _after_step: Callable[[], None] | None = None
 
     def __init__(
         self,
@@ -137,6 +134,7 @@ class HTTP11ClientProtocol(Protocol):
         self._quiescentCallback = quiescentCallback
         if (engine or self.engine) == "reference":
             self._engine = ReferenceEngine(ChartSpec.of(self.chart), self)
+            self._fire = self._engine.fire
         if observer is not None:
             self._observer = self._guarded(observer)
 
@@ -147,6 +145,7 @@ class HTTP11ClientProtocol(Protocol):
     @classmethod
     def _compile(cls) -> None:
         cls._compiled = cls._engine = CompiledEngine(ChartSpec.of(cls.chart), cls)
+        cls._fire = cls._compiled.fire
 
     @property
     def state(self) -> str:
@@ -177,21 +176,21 @@ class HTTP11ClientProtocol(Protocol):
             the connection and fails with a L{CancelledError} reason.
         """
         deferred: Deferred[IResponse] = Deferred(self._cancelled)
-        self._send("issue", request=request, deferred=deferred)
+        self._fire.issue(self, request, deferred)
         return deferred
 
     def dataReceived(self, data: bytes) -> None:
         """
         Bytes arrived from the server.
         """
-        self._send("data", data=data)
+        self._fire.data(self, data)
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         """
         The transport is gone; whatever was in flight fails accordingly.
         Calling this again is harmless.
         """
-        self._send("connection_lost", reason=reason)
+        self._fire.connection_lost(self, reason)
 
     def abort(self) -> Deferred[None]:
         """
@@ -201,67 +200,61 @@ class HTTP11ClientProtocol(Protocol):
             it already is).
         """
         deferred: Deferred[None] = Deferred()
-        self._send("abort", deferred=deferred)
+        self._fire.abort(self, deferred)
         return deferred
-
-    def _send(self, event: str, **payload: Any) -> None:
-        """
-        Hand an event to the engine.  The outermost call is a step: the
-        Deferreds its effects settle fire when it is over, so that callers see
-        the connection as the whole step left it (a persistent connection is
-        already back in the pool when the response's Deferred fires).
-        """
-        if self._settlements is not None:
-            self._engine.send(self, event, payload)
-            return
-        settlements: list[tuple[Deferred[Any], object]] = []
-        self._settlements = settlements
-        try:
-            self._engine.send(self, event, payload)
-        finally:
-            self._settlements = None
-            for deferred, outcome in settlements:
-                if not deferred.called:
-                    if isinstance(outcome, Failure):
-                        deferred.errback(outcome)
-                    else:
-                        deferred.callback(outcome)
 
     def _settle(self, deferred: Deferred[Any] | None, outcome: object) -> None:
         """
-        Fire C{deferred} with C{outcome} (a L{Failure} fails it) when the
-        current step is over; a Deferred that already fired is left alone.
+        Fire C{deferred} with C{outcome} (a L{Failure} fails it) once the
+        current step is over, so that callers see the connection as the whole
+        step left it: a persistent connection is already back in the pool when
+        the response's Deferred fires.  A Deferred that already fired is left
+        alone.
         """
-        if deferred is not None:
-            cast(list[tuple[Deferred[Any], object]], self._settlements).append((deferred, outcome))
+        if deferred is None:
+            return
+        if self._settlements is None:
+            self._settlements = []
+            self._after_step = self._settle_all
+        self._settlements.append((deferred, outcome))
+        if self._pending_events is None:
+            self._after_step = None
+            self._settle_all()
+
+    def _settle_all(self) -> None:
+        settlements, self._settlements = self._settlements or [], None
+        for deferred, outcome in settlements:
+            if not deferred.called:
+                if isinstance(outcome, Failure):
+                    deferred.errback(outcome)
+                else:
+                    deferred.callback(outcome)
 
     def _cancelled(self, deferred: Deferred[IResponse]) -> None:
         if deferred is self._finishedRequest:
-            self._send("cancel")
+            self._fire.cancel(self)
 
     def _written(self, result: object) -> None:
         self._writing = None
-        self._send("write_done")
+        self._fire.write_done(self)
 
     def _write_errored(self, reason: Failure) -> None:
         self._writing = None
-        self._send("write_failed", reason=reason)
+        self._fire.write_failed(self, reason)
 
     def _response_finished(self, rest: bytes) -> None:
-        self._send("response_done", rest=rest)
+        self._fire.response_done(self, rest)
 
     def _guarded(self, observer: Observer) -> Observer:
         log = self._log
 
         def observe(record: TransitionRecord) -> None:
-            with log.failuresHandled("transition observer failed on {record}", record=record):
+            try:
                 observer(record)
+            except Exception:
+                log.failure("transition observer failed on {record}", record=record)
 
         return observe
-
-    @property
-    def _transport(self) -> _Transport:
-        return cast(_Transport, self.transport)
 
     # Guards
 
@@ -283,9 +276,11 @@ class HTTP11ClientProtocol(Protocol):
         the request was persistent, the response keeps the connection alive,
         and no stray bytes followed it.
         """
-        request = cast(ClientRequest, self._currentRequest)
-        parser = cast(ResponseParser, self._parser)
-        return bool(request.persistent) and not rest and parser.keeps_alive()
+        return (
+            bool(self._currentRequest.persistent)  # type: ignore[union-attr]
+            and not rest
+            and self._parser.keeps_alive()  # type: ignore[union-attr]
+        )
 
     # Effects: the request
 
@@ -318,7 +313,7 @@ class HTTP11ClientProtocol(Protocol):
         From now on, the parser's response or its failure goes to the caller.
         """
         caller = self._finishedRequest
-        cast(Deferred[IResponse], self._responseDeferred).addBoth(
+        self._responseDeferred.addBoth(  # type: ignore[union-attr]
             lambda outcome: self._settle(caller, outcome)
         )
 
@@ -340,8 +335,10 @@ class HTTP11ClientProtocol(Protocol):
         """
         writing, self._writing = self._writing, None
         if writing is not None:
-            with self._log.failuresHandled("request's stopWriting failed"):
+            try:
                 writing[0].stopWriting()
+            except Exception:
+                self._log.failure("request's stopWriting failed")
 
     def _cancel_writing(self) -> None:
         """
@@ -367,21 +364,21 @@ class HTTP11ClientProtocol(Protocol):
         """
         Close the transport once what was written has been sent.
         """
-        self._transport.loseConnection()
+        self.transport.loseConnection()  # type: ignore[union-attr]
 
     def _abort_transport(self) -> None:
         """
         Close the transport now, dropping anything unsent.  Unlike a clean
         close, this cannot hang on a peer that stopped reading (TLS included).
         """
-        self._transport.abortConnection()
+        self.transport.abortConnection()  # type: ignore[union-attr]
 
     def _resume_transport(self) -> None:
         """
         Undo any pause the parser left on the transport, so that an idle
         connection keeps reading (and notices when the server closes it).
         """
-        self._transport.resumeProducing()
+        self.transport.resumeProducing()  # type: ignore[union-attr]
 
     def _notify_quiescent(self) -> None:
         """
@@ -389,12 +386,11 @@ class HTTP11ClientProtocol(Protocol):
         connection is an optimisation, so if the callback raises, the error is
         logged and the connection is closed.
         """
-        with self._log.failuresHandled(
-            "quiescent callback failed; closing the connection"
-        ) as operation:
+        try:
             self._quiescentCallback(self)
-        if operation.failed:
-            self._transport.loseConnection()
+        except Exception:
+            self._log.failure("quiescent callback failed; closing the connection")
+            self.transport.loseConnection()  # type: ignore[union-attr]
 
     # Effects: the parser
 
@@ -404,9 +400,9 @@ class HTTP11ClientProtocol(Protocol):
         raises becomes a bad_response event.
         """
         try:
-            cast(ResponseParser, self._parser).dataReceived(data)
+            self._parser.dataReceived(data)  # type: ignore[union-attr]
         except Exception:
-            self._send("bad_response", reason=Failure())
+            self._fire.bad_response(self, Failure())
 
     def _log_bad_response(self, reason: Failure) -> None:
         """
@@ -423,7 +419,7 @@ class HTTP11ClientProtocol(Protocol):
         """
         Disconnect the parser of a complete response, finishing its body.
         """
-        self._detach_parser(Failure(ConnectionDone("response complete")))
+        self._detach_parser(_RESPONSE_COMPLETE)
 
     def _disconnect_parser(self, reason: Failure) -> None:
         """
@@ -461,8 +457,10 @@ class HTTP11ClientProtocol(Protocol):
         self._parser = self._transportProxy = self._responseDeferred = None
         self._currentRequest = self._finishedRequest = None
         proxy.stopProxying()
-        with self._log.failuresHandled("response parser failed while disconnecting"):
+        try:
             parser.connectionLost(reason)
+        except Exception:
+            self._log.failure("response parser failed while disconnecting")
 
     # Effects: abort()
 

@@ -86,12 +86,11 @@ class TwistedParser(HTTPClientParser):
         return parser, response
 
     def keeps_alive(self) -> bool:
-        tokens = {
-            token.strip().lower()
-            for value in self.connHeaders.getRawHeaders(b"connection", ())
-            for token in value.split(b",")
-        }
+        version: tuple[bytes, int, int] = self.response.version
+        values = self.connHeaders.getRawHeaders(b"connection")
+        if not values:
+            return version[1:] >= (1, 1)
+        tokens = {token.strip().lower() for value in values for token in value.split(b",")}
         if b"close" in tokens:
             return False
-        version: tuple[bytes, int, int] = self.response.version
         return version[1:] >= (1, 1) or b"keep-alive" in tokens

@@ -12,7 +12,14 @@ from .engines import CompiledEngine, Engine, LifecycleError, Payload, ReferenceE
 from .lifecycle import ConnectionLifecycle
 from .spec import Branch, ChartDefinitionError, ChartSpec, Guard, TransitionRecord
 
+CHARTS = (ConnectionLifecycle,)
+"""
+Every chart httpchart declares; the diagrams and the documentation render
+each of them.
+"""
+
 __all__ = [
+    "CHARTS",
     "Branch",
     "ChartDefinitionError",
     "ChartSpec",

@@ -30,28 +30,27 @@ Both engines follow the same rules:
   - If the model's C{_observer} is not C{None}, it is called with the
     L{TransitionRecord} of each transition, before that transition's effects
     run.  It must not raise.
+  - The model's C{_pending_events} is not C{None} exactly while an event is
+    being handled.  If the model's C{_after_step} is not C{None} when the
+    outermost event and everything queued behind it have been handled (or an
+    effect raised), the engine resets it to C{None} and calls it: a model
+    defers work to the end of the step that way.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections import deque
+import linecache
 from collections.abc import Callable, Mapping
 from types import SimpleNamespace
 from typing import Any, Protocol
 
 from statemachine.exceptions import TransitionNotAllowed
 
-from .spec import Branch, ChartDefinitionError, ChartSpec, TransitionRecord
+from .spec import Branch, ChartDefinitionError, ChartSpec
 
 Payload = Mapping[str, Any]
-_Call = Callable[[Any, Payload], Any]
-_Compiled = tuple[
-    tuple[tuple[_Call, bool], ...],
-    str | None,
-    tuple[tuple[str, _Call], ...],
-    TransitionRecord,
-]
+_BUSY = ()
 
 
 class LifecycleError(Exception):
@@ -73,7 +72,12 @@ class LifecycleError(Exception):
 class Engine(Protocol):
     """
     Runs a chart for one model.
+
+    @ivar fire: One function per event, named after it, taking the model and
+        then the event's payload in the order the chart's inputs declare it.
     """
+
+    fire: Any
 
     def send(self, model: Any, event: str, payload: Payload) -> None:
         """
@@ -87,64 +91,59 @@ class CompiledEngine:
     The dispatch derived from a chart for one model class.  Build it once per
     class and share it between all instances.
 
+    For each event the engine generates a function that looks at the state,
+    tests the guards of that state's branches, sets the new state, tells the
+    observer and calls the effects, all inline; C{source} holds the generated
+    code, and tracebacks show it.
+
     Besides its state field, a model used with this engine has the attributes
-    C{_pending_events} (C{None} when idle; the engine's queue while busy) and
-    C{_observer}; class-level defaults of C{None} cost instances nothing.
+    C{_pending_events} (C{None} when idle; the engine's marker or queue while
+    busy), C{_observer} and C{_after_step}; class-level defaults of C{None}
+    cost instances nothing.
     """
 
     def __init__(self, spec: ChartSpec, model_class: type, *, state_field: str = "_state") -> None:
+        if not state_field.isidentifier():
+            raise ChartDefinitionError(f"state field {state_field!r} is not a name")
+        reserved = {
+            "model",
+            "state",
+            "observer",
+            "after",
+            "failure",
+            "pending",
+            "handle",
+            "payload",
+        }
+        for event, carries in spec.payloads.items():
+            if reserved & set(carries):
+                raise ChartDefinitionError(
+                    f"{spec.name}: event {event!r} may not carry {sorted(reserved & set(carries))}"
+                )
         self.spec = spec
         self.state_field = state_field
-        calls = {name: _resolve(spec, model_class, name) for name in (*spec.effects, *spec.guards)}
-        self._table: dict[str, dict[str, tuple[_Compiled, ...]]] = {}
-        for (source, name), branches in spec.branches.items():
-            self._table.setdefault(source, {})[name] = tuple(
-                _compile(branch, calls) for branch in branches
-            )
-        for source in spec.states:
-            self._table.setdefault(source, {})
+        names = {name: _resolve(spec, model_class, name) for name in (*spec.effects, *spec.guards)}
+        namespace: dict[str, Any] = {
+            "_BUSY": _BUSY,
+            "_impossible": self._impossible,
+        }
+        namespace.update({f"f_{name}": function for name, (function, _) in names.items()})
+        code = _Generator(spec, names, namespace, state_field)
+        self.source = "\n".join(line for event in spec.events for line in code.event(event))
+        filename = f"<httpchart dispatch of {spec.name} for {model_class.__qualname__}>"
+        linecache.cache[filename] = (len(self.source), None, self.source.splitlines(True), filename)
+        exec(compile(self.source, filename, "exec"), namespace)
+        self.fire = SimpleNamespace(**{event: namespace[f"fire_{event}"] for event in spec.events})
+        self._fired = {event: namespace[f"fire_{event}"] for event in spec.events}
 
     def send(self, model: Any, event: str, payload: Payload) -> None:
-        pending: deque[tuple[str, Payload]] | None = model._pending_events
-        if pending is not None:
-            pending.append((event, payload))
-            return
-        model._pending_events = pending = deque()
-        try:
-            self._step(model, event, payload)
-            while pending:
-                event, payload = pending.popleft()
-                self._step(model, event, payload)
-        finally:
-            model._pending_events = None
+        fire = self._fired.get(event)
+        if fire is None:
+            raise LifecycleError(self.spec.name, getattr(model, self.state_field), event)
+        fire(model, *[payload[name] for name in self.spec.payloads[event]])
 
-    def _step(self, model: Any, event: str, payload: Payload) -> None:
-        field = self.state_field
-        source = getattr(model, field)
-        branches = self._table[source].get(event)
-        if branches is None:
-            raise LifecycleError(self.spec.name, source, event)
-        for guards, target, effects, record in branches:
-            for check, expected in guards:
-                if bool(check(model, payload)) is not expected:
-                    break
-            else:
-                if target is not None:
-                    setattr(model, field, target)
-                observer = model._observer
-                if observer is not None:
-                    observer(record)
-                for name, call in effects:
-                    try:
-                        call(model, payload)
-                    except Exception as failure:
-                        failure.add_note(
-                            f"httpchart: raised by effect {name!r} of "
-                            f"{source} --{event}--> {record.target}"
-                        )
-                        raise
-                return
-        raise LifecycleError(self.spec.name, source, event)
+    def _impossible(self, model: Any, event: str) -> None:
+        raise LifecycleError(self.spec.name, getattr(model, self.state_field), event)
 
 
 class ReferenceEngine:
@@ -162,8 +161,13 @@ class ReferenceEngine:
             state_field=state_field,
             listeners=[implementations, _Observation(spec, model)],
         )
+        self.fire = SimpleNamespace(**{event: self._firing(event) for event in spec.events})
 
     def send(self, model: Any, event: str, payload: Payload) -> None:
+        if model._pending_events is not None:
+            self._machine.send(event, **payload)
+            return
+        model._pending_events = _BUSY
         try:
             self._machine.send(event, **payload)
         except TransitionNotAllowed:
@@ -173,6 +177,20 @@ class ReferenceEngine:
             self._machine._engine.clear()
             failure.add_note(f"httpchart: raised while handling {event!r} (reference engine)")
             raise
+        finally:
+            model._pending_events = None
+            after = model._after_step
+            if after is not None:
+                model._after_step = None
+                after()
+
+    def _firing(self, event: str) -> Callable[..., None]:
+        carries = self.spec.payloads[event]
+
+        def fire(model: Any, *payload: Any) -> None:
+            self.send(model, event, dict(zip(carries, payload, strict=True)))
+
+        return fire
 
 
 class _Observation:
@@ -191,7 +209,7 @@ class _Observation:
             observer(self._branches[id(transition)].record)
 
 
-def _resolve(spec: ChartSpec, model_class: type, name: str) -> _Call:
+def _resolve(spec: ChartSpec, model_class: type, name: str) -> tuple[Any, tuple[str, ...]]:
     function = getattr(model_class, "_" + name, None)
     if not inspect.isfunction(function):
         raise ChartDefinitionError(
@@ -213,22 +231,120 @@ def _resolve(spec: ChartSpec, model_class: type, name: str) -> _Call:
                     f"{model_class.__name__}._{name} takes {sorted(missing)}, which "
                     f"event {branch.event!r} does not carry"
                 )
-    return _bind(function, names)
+    return function, names
 
 
-def _bind(function: Callable[..., Any], names: tuple[str, ...]) -> _Call:
-    if not names:
-        return lambda model, payload: function(model)
-    if len(names) == 1:
-        (only,) = names
-        return lambda model, payload: function(model, payload[only])
-    return lambda model, payload: function(model, *[payload[n] for n in names])
+class _Generator:
+    """
+    Writes the code of the compiled dispatch: per event, C{handle_<event>}
+    (choose and take the branch) and C{fire_<event>} (the same, wrapped in
+    the run-to-completion bookkeeping).
+    """
 
+    def __init__(
+        self,
+        spec: ChartSpec,
+        names: Mapping[str, tuple[Any, tuple[str, ...]]],
+        namespace: dict[str, Any],
+        state_field: str,
+    ) -> None:
+        self.spec = spec
+        self.names = names
+        self.namespace = namespace
+        self.state_field = state_field
+        self.branches = 0
 
-def _compile(branch: Branch, calls: Mapping[str, _Call]) -> _Compiled:
-    return (
-        tuple((calls[guard.name], guard.expected) for guard in branch.guards),
-        None if branch.internal else branch.target,
-        tuple((name, calls[name]) for name in branch.effects),
-        branch.record,
-    )
+    def event(self, event: str) -> list[str]:
+        carries = self.spec.payloads[event]
+        signature = "".join(f", {name}" for name in carries)
+        arguments = "(" + "".join(f"{name}, " for name in carries) + ")"
+        body = self._switch(event)
+        lines = [f"def handle_{event}(model{signature}):"]
+        lines += [f"    {line}" for line in body]
+        lines += [
+            "",
+            f"def fire_{event}(model{signature}):",
+            "    pending = model._pending_events",
+            "    if pending is not None:",
+            "        if pending is _BUSY:",
+            f"            model._pending_events = [(handle_{event}, {arguments})]",
+            "        else:",
+            f"            pending.append((handle_{event}, {arguments}))",
+            "        return",
+            "    model._pending_events = _BUSY",
+            "    try:",
+        ]
+        lines += [f"        {line}" for line in body]
+        lines += [
+            "        pending = model._pending_events",
+            "        while pending is not _BUSY:",
+            "            handle, payload = pending.pop(0)",
+            "            if not pending:",
+            "                model._pending_events = _BUSY",
+            "            handle(model, *payload)",
+            "            pending = model._pending_events",
+            "    finally:",
+            "        model._pending_events = None",
+            "        after = model._after_step",
+            "        if after is not None:",
+            "            model._after_step = None",
+            "            after()",
+            "",
+        ]
+        return lines
+
+    def _switch(self, event: str) -> list[str]:
+        lines = [f"state = model.{self.state_field}"]
+        keyword = "if"
+        for source in self.spec.states:
+            branches = self.spec.cell(source, event)
+            if not branches:
+                continue
+            lines.append(f"{keyword} state == {source!r}:")
+            lines += [f"    {line}" for line in self._cell(event, branches)]
+            keyword = "elif"
+        if keyword == "if":
+            return [f"_impossible(model, {event!r})"]
+        lines += ["else:", f"    _impossible(model, {event!r})"]
+        return lines
+
+    def _cell(self, event: str, branches: tuple[Branch, ...]) -> list[str]:
+        if not branches[0].guards:
+            return self._take(branches[0])
+        lines: list[str] = []
+        keyword = "if"
+        for branch in branches:
+            tests = " and ".join(
+                ("" if guard.expected else "not ") + self._call(guard.name)
+                for guard in branch.guards
+            )
+            lines.append(f"{keyword} {tests}:")
+            lines += [f"    {line}" for line in self._take(branch)]
+            keyword = "elif"
+        lines += ["else:", f"    _impossible(model, {event!r})"]
+        return lines
+
+    def _take(self, branch: Branch) -> list[str]:
+        self.branches += 1
+        record, note = f"r_{self.branches}", f"n_{self.branches}"
+        self.namespace[record] = branch.record
+        self.namespace[note] = (
+            f"httpchart: raised by an effect of {branch.source} --{branch.event}--> "
+            f"{branch.target} {list(branch.effects)}"
+        )
+        lines = []
+        if not branch.internal:
+            lines.append(f"model.{self.state_field} = {branch.target!r}")
+        lines += [
+            "observer = model._observer",
+            "if observer is not None:",
+            f"    observer({record})",
+        ]
+        if branch.effects:
+            lines.append("try:")
+            lines += [f"    {self._call(effect)}" for effect in branch.effects]
+            lines += ["except Exception as failure:", f"    failure.add_note({note})", "    raise"]
+        return lines
+
+    def _call(self, name: str) -> str:
+        return f"f_{name}(model{''.join(f', {argument}' for argument in self.names[name][1])})"

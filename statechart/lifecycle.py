@@ -25,8 +25,10 @@ Rules of the chart:
     states without a parser: they may have been queued behind the transition
     that detached it.
 
-What each event means and carries is listed in L{ConnectionLifecycle.inputs};
-an effect or guard may take any of the payload's names as parameters.
+The chart also describes its vocabulary: L{ConnectionLifecycle.inputs} says
+what each event means and carries (an effect or guard may take any of the
+payload's names as parameters), C{outputs} what each effect does and
+C{conditions} what each guard tests.
 """
 
 from __future__ import annotations
@@ -66,6 +68,42 @@ class ConnectionLifecycle(StateChart[Any]):
         ),
         "abort": Input(("deferred",), "The application called abort()."),
         "cancel": Input((), "The caller cancelled the Deferred returned by request()."),
+    }
+
+    outputs: ClassVar[dict[str, str]] = {
+        "start_request": "Open a parser for the response and start writing the request.",
+        "refuse_request": "Fail the new request with RequestNotSent; nothing is written.",
+        "deliver_response": "From now on the parser's response, or its failure, goes to the "
+        "caller.",
+        "fail_generation": "Fail the request with RequestGenerationFailed([reason]).",
+        "fail_transmission": "Fail the request with RequestTransmissionFailed([reason]).",
+        "stop_writing": "Tell a request still being written to stop (stopWriting).",
+        "cancel_writing": "Cancel the writeTo Deferred of a request still being written.",
+        "log_late_write_failure": "Log a write failure nobody waits for any more.",
+        "lose_transport": "Close the transport once written bytes are sent (loseConnection).",
+        "abort_transport": "Close the transport at once, dropping unsent bytes (abortConnection).",
+        "resume_transport": "Resume reading, undoing any pause the parser left.",
+        "notify_quiescent": "Call the quiescent callback (the pool takes the connection "
+        "back); if it raises, log and close.",
+        "feed_parser": "Give the bytes to the parser; a failure becomes bad_response.",
+        "log_bad_response": "Log, with its traceback, why the response failed.",
+        "release_parser": "Disconnect the parser of a complete response, finishing its body.",
+        "disconnect_parser": "Disconnect the parser with the event's reason.",
+        "abort_parser": "Disconnect the parser, if any is left, with ConnectionAborted.",
+        "cancel_parser": "Disconnect the parser, if any is left, with CancelledError.",
+        "discard_parser": "Disconnect the parser of a request that already failed; its "
+        "outcome is dropped.",
+        "add_abort_waiter": "Keep the abort() Deferred, to fire when the connection is lost.",
+        "fire_abort_waiters": "Fire every Deferred abort() returned.",
+        "confirm_abort": "Fire the abort() Deferred at once.",
+    }
+
+    conditions: ClassVar[dict[str, str]] = {
+        "withdrawn": "The request's Deferred was cancelled before the connection got to it.",
+        "closing": "The transport is closing, or there is none.",
+        "reusable": "The request was persistent, the response keeps the connection alive "
+        "(HTTP/1.1 without 'Connection: close', or HTTP/1.0 with keep-alive) and no stray "
+        "bytes followed it.",
     }
 
     quiescent = state(

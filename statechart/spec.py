@@ -18,7 +18,8 @@ connection misbehaves:
     names (C{cond} and C{unless}), and its effects are plain names in the
     C{after} group; C{before}, C{on} and validators are not used;
   - every event is described by an L{Input} in the chart's C{inputs}
-    mapping, and guards and effects are not named like events;
+    mapping, every effect in C{outputs} and every guard in C{conditions},
+    and guards and effects are not named like events;
   - in every cell the guards are exhaustive and mutually exclusive: for each
     assignment of truth values to the guards used in the cell, exactly one
     branch is enabled.
@@ -132,6 +133,8 @@ class ChartSpec:
         branches in declaration order.  Undeclared cells cannot happen.
     @ivar state_docs: What each state means.
     @ivar event_docs: What each event reports.
+    @ivar effect_docs: What each effect does.
+    @ivar guard_docs: What each guard tests.
     """
 
     chart: type[StateChart[Any]]
@@ -142,6 +145,8 @@ class ChartSpec:
     branches: Mapping[tuple[str, str], tuple[Branch, ...]]
     state_docs: Mapping[str, str]
     event_docs: Mapping[str, str]
+    effect_docs: Mapping[str, str]
+    guard_docs: Mapping[str, str]
     by_transition: Mapping[int, Branch]
 
     @property
@@ -234,6 +239,10 @@ def _read(chart: type[StateChart[Any]]) -> ChartSpec:
     _check_names(chart, events, branches)
     for (source, name), found in branches.items():
         _check_exhaustive(chart, source, name, found)
+    effects = _unique(e for found in branches.values() for b in found for e in b.effects)
+    guards = _unique(g.name for found in branches.values() for b in found for g in b.guards)
+    effect_docs = _described(chart, "outputs", effects)
+    guard_docs = _described(chart, "conditions", guards)
 
     return ChartSpec(
         chart=chart,
@@ -244,6 +253,8 @@ def _read(chart: type[StateChart[Any]]) -> ChartSpec:
         branches=branches,
         state_docs=state_docs,
         event_docs={name: " ".join(inputs[name].doc.split()) for name in events},
+        effect_docs=effect_docs,
+        guard_docs=guard_docs,
         by_transition=by_transition,
     )
 
@@ -306,6 +317,20 @@ def _check_inputs(
             f"{chart.__name__}.inputs must describe every event and nothing else "
             f"(missing: {missing}, unknown: {unknown})"
         )
+
+
+def _described(
+    chart: type[StateChart[Any]], attribute: str, used: tuple[str, ...]
+) -> dict[str, str]:
+    docs: dict[str, str] = dict(getattr(chart, attribute, {}))
+    missing = [name for name in used if not docs.get(name)]
+    unused = [name for name in docs if name not in used]
+    if missing or unused:
+        raise ChartDefinitionError(
+            f"{chart.__name__}.{attribute} must describe every name used and nothing else "
+            f"(missing: {missing}, unused: {unused})"
+        )
+    return {name: " ".join(docs[name].split()) for name in used}
 
 
 def _check_names(

@@ -270,7 +270,7 @@ class Rig:
         Send an event straight to the connection's engine, for the cells no
         sequence of public calls can reach.
         """
-        self.protocol._send(event, **payload)
+        self.protocol._engine.send(self.protocol, event, payload)
 
     def act(self, action: Callable[[Rig], object]) -> tuple[list[TransitionRecord], list[str]]:
         """

@@ -77,6 +77,21 @@ def test_every_state_event_and_transition_is_documented() -> None:
     assert undocumented == []
 
 
+def test_every_effect_and_guard_is_described() -> None:
+    assert set(SPEC.effect_docs) == set(SPEC.effects)
+    assert set(SPEC.guard_docs) == set(SPEC.guards)
+    assert all(SPEC.effect_docs.values())
+    assert all(SPEC.guard_docs.values())
+
+
+def test_an_undescribed_effect_is_rejected() -> None:
+    a = state("A", "a", initial=True)
+    b = state("B", "b")
+    go = event(goes(a, b, effects=("jump",), doc="x") | goes(b, a, doc="y"))
+    with pytest.raises(ChartDefinitionError, match=r"outputs must describe.*'jump'"):
+        ChartSpec.of(_chart(a=a, b=b, go=go))
+
+
 def test_every_event_declares_its_payload() -> None:
     assert set(SPEC.payloads) == set(SPEC.events)
     assert SPEC.payloads["issue"] == ("request", "deferred")
@@ -146,6 +161,7 @@ def test_an_effect_named_like_an_event_is_rejected() -> None:
 
 class _Unimplemented(StateChart[Any]):
     inputs: ClassVar[dict[str, Input]] = {"go": Input(("value",), "go")}
+    outputs: ClassVar[dict[str, str]] = {"jump": "jump"}
     a = state("A", "a", initial=True)
     b = state("B", "b")
     go = event(goes(a, b, effects=("jump",), doc="x") | goes(b, a, doc="y"))
