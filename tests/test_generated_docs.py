@@ -30,3 +30,20 @@ def test_table_lists_every_state_and_event() -> None:
         assert f"## {state.value}" in text
     for event in ("issue", "write_done", "data", "connection_lost", "abort", "cancel"):
         assert f"| `{event}` |" in text
+
+
+def _overview_rows(text: str) -> list[list[str]]:
+    return [
+        [cell.strip() for cell in line.strip().strip("|").split("|")]
+        for line in text.splitlines()
+        if line.startswith("| **")
+    ]
+
+
+def test_readme_overview_matches_the_declaration() -> None:
+    readme = (GENERATED.parent.parent / "README.md").read_text()
+    generated = (GENERATED / "connection-lifecycle.table.md").read_text()
+    assert _overview_rows(readme) == _overview_rows(generated), (
+        "README.md's lifecycle table is stale: copy the overview from "
+        "docs/generated/connection-lifecycle.table.md"
+    )

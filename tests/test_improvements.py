@@ -1,0 +1,257 @@
+"""
+Where httpchart deliberately behaves better than Twisted's own class.
+
+Each test runs one scenario on both classes: it shows what Twisted's
+HTTP11ClientProtocol does (so the difference is real for the installed
+Twisted) and proves what httpchart does instead.  docs/differences.md explains
+each case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from twisted.internet.defer import Deferred
+from twisted.internet.error import ConnectionDone, ConnectionLost
+from twisted.internet.testing import StringTransport
+from twisted.logger import globalLogPublisher
+from twisted.python.failure import Failure
+from twisted.web._newclient import HTTP11ClientProtocol as TwistedProtocol
+from twisted.web._newclient import (
+    ParseError,
+    Request,
+    RequestNotSent,
+    ResponseFailed,
+)
+from twisted.web.http_headers import Headers
+
+from httpchart.protocol import HTTP11ClientProtocol
+
+HEADERS = Headers({b"host": [b"example.com"]})
+
+
+class SlowRequest:
+    """
+    A request whose write the test finishes, or never does.
+    """
+
+    method = b"GET"
+    persistent = True
+
+    def __init__(self) -> None:
+        self.stopped = False
+        self.finished: Deferred[None] = Deferred()
+
+    def writeTo(self, transport: object) -> Deferred[None]:
+        return self.finished
+
+    def stopWriting(self) -> None:
+        self.stopped = True
+
+
+def _connect(cls: Callable[..., Any], **kwargs: Any) -> tuple[Any, StringTransport]:
+    transport = StringTransport(lenient=True)
+    protocol = cls(**kwargs)
+    protocol.makeConnection(transport)
+    return protocol, transport
+
+
+def _outcome(deferred: Deferred[Any]) -> list[object]:
+    seen: list[object] = []
+    deferred.addBoth(seen.append)
+    return seen
+
+
+def _get(persistent: bool = True) -> Request:
+    return Request(b"GET", b"/", HEADERS, None, persistent=persistent)
+
+
+def test_abort_while_writing_fails_the_request_and_stops_the_write() -> None:
+    twisted, _ = _connect(TwistedProtocol)
+    slow = SlowRequest()
+    never = _outcome(twisted.request(slow))
+    twisted.abort()
+    twisted.connectionLost(Failure(ConnectionDone()))
+    assert never == []  # Twisted: the request's Deferred never fires
+    assert not slow.stopped
+
+    ours, transport = _connect(HTTP11ClientProtocol)
+    slow = SlowRequest()
+    outcome = _outcome(ours.request(slow))
+    ours.abort()
+    assert slow.stopped
+    assert transport.disconnected  # aborted, not closed politely
+    ours.connectionLost(Failure(ConnectionDone()))
+    (failure,) = outcome
+    assert isinstance(failure, Failure)
+    failure.trap(ResponseFailed)
+
+
+def test_abort_aborts_instead_of_waiting_for_a_clean_close() -> None:
+    twisted, transport = _connect(TwistedProtocol)
+    twisted.abort()
+    assert transport.disconnecting
+    assert not transport.disconnected  # Twisted: loseConnection, which can hang on TLS
+
+    ours, transport = _connect(HTTP11ClientProtocol)
+    ours.abort()
+    assert transport.disconnected
+
+
+def test_a_second_connection_lost_is_harmless() -> None:
+    twisted, _ = _connect(TwistedProtocol)
+    twisted.connectionLost(Failure(ConnectionDone()))
+    with pytest.raises(RuntimeError, match="no connectionLost method"):
+        twisted.connectionLost(Failure(ConnectionDone()))
+
+    ours, _ = _connect(HTTP11ClientProtocol)
+    ours.connectionLost(Failure(ConnectionDone()))
+    ours.connectionLost(Failure(ConnectionDone()))
+    assert ours.state == "CONNECTION_LOST"
+
+
+def test_bytes_on_an_idle_connection_take_it_out_of_service() -> None:
+    twisted, transport = _connect(TwistedProtocol)
+    twisted.dataReceived(b"HTTP/1.1 408 Request Timeout\r\n\r\n")
+    assert transport.disconnecting
+    assert twisted.state == "QUIESCENT"  # Twisted: a pool would still hand it out
+
+    ours, transport = _connect(HTTP11ClientProtocol)
+    ours.dataReceived(b"HTTP/1.1 408 Request Timeout\r\n\r\n")
+    assert transport.disconnecting
+    assert ours.state == "ABORTING"
+
+
+def test_a_request_on_a_closing_connection_is_refused() -> None:
+    twisted, transport = _connect(TwistedProtocol)
+    transport.loseConnection()
+    accepted = _outcome(twisted.request(_get()))
+    assert accepted == []  # Twisted: written into a transport that is going away
+    assert transport.value()
+
+    ours, transport = _connect(HTTP11ClientProtocol)
+    transport.loseConnection()
+    (failure,) = _outcome(ours.request(_get()))
+    assert isinstance(failure, Failure)
+    failure.trap(RequestNotSent)
+    assert transport.value() == b""
+
+
+def test_a_broken_response_while_writing_fails_the_request_with_the_parse_error() -> None:
+    twisted, _ = _connect(TwistedProtocol)
+    slow = SlowRequest()
+    outcome = _outcome(twisted.request(slow))
+    parsed = twisted._responseDeferred
+    twisted.dataReceived(b"not http\r\n")
+    parsed.addErrback(lambda reason: None)  # Twisted leaves this error unhandled
+    with pytest.raises(AttributeError):  # Twisted: an exception out of connectionLost,
+        twisted.connectionLost(Failure(ConnectionDone()))
+    assert outcome == []  # a request Deferred that never fires,
+    assert not slow.stopped  # and a write nobody stops
+
+    ours, transport = _connect(HTTP11ClientProtocol)
+    slow = SlowRequest()
+    outcome = _outcome(ours.request(slow))
+    ours.dataReceived(b"not http\r\n")
+    (failure,) = outcome
+    assert isinstance(failure, Failure)
+    failure.trap(ResponseFailed)
+    assert failure.value.reasons[0].check(ParseError)
+    assert slow.stopped
+    assert transport.disconnected
+
+
+@pytest.mark.parametrize(
+    ("status_line", "connection"),
+    [
+        (b"HTTP/1.0 200 OK", b""),
+        (b"HTTP/1.1 200 OK", b"Connection: Close\r\n"),
+    ],
+    ids=["http-1.0-without-keep-alive", "close-in-another-case"],
+)
+def test_a_response_that_ends_the_connection_is_not_reused(
+    status_line: bytes, connection: bytes
+) -> None:
+    response = status_line + b"\r\n" + connection + b"Content-Length: 0\r\n\r\n"
+    for cls, reused in ((TwistedProtocol, True), (HTTP11ClientProtocol, False)):
+        quiescent: list[object] = []
+        protocol, transport = _connect(cls, quiescentCallback=quiescent.append)
+        protocol.request(_get())
+        protocol.dataReceived(response)
+        assert bool(quiescent) is reused, cls
+        assert transport.disconnecting is not reused
+
+
+def test_stray_bytes_after_a_response_stop_reuse() -> None:
+    response = b"HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 200 OK\r\n"
+    for cls, reused in ((TwistedProtocol, True), (HTTP11ClientProtocol, False)):
+        quiescent: list[object] = []
+        protocol, _ = _connect(cls, quiescentCallback=quiescent.append)
+        protocol.request(_get())
+        protocol.dataReceived(response)
+        assert bool(quiescent) is reused, cls
+
+
+def test_losing_the_connection_after_an_early_response_stops_the_write() -> None:
+    early = b"HTTP/1.1 413 Too Large\r\nContent-Length: 0\r\n\r\n"
+    for cls, stops in ((TwistedProtocol, False), (HTTP11ClientProtocol, True)):
+        protocol, _ = _connect(cls)
+        slow = SlowRequest()
+        protocol.request(slow)
+        protocol.dataReceived(early)
+        assert protocol.state == "TRANSMITTING_AFTER_RECEIVING_RESPONSE"
+        protocol.connectionLost(Failure(ConnectionLost()))
+        assert slow.stopped is stops, cls
+
+
+def test_a_failing_response_consumer_is_logged_with_its_traceback() -> None:
+    class Broken(Exception):
+        pass
+
+    class Consumer:
+        def makeConnection(self, transport: object) -> None:
+            pass
+
+        def dataReceived(self, data: bytes) -> None:
+            raise Broken()
+
+        def connectionLost(self, reason: object) -> None:
+            pass
+
+    for cls, logged in ((TwistedProtocol, False), (HTTP11ClientProtocol, True)):
+        events: list[dict[str, Any]] = []
+        globalLogPublisher.addObserver(events.append)
+        try:
+            protocol, _ = _connect(cls)
+            response = _outcome(protocol.request(_get()))
+            protocol.dataReceived(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n")
+            response[0].deliverBody(Consumer())  # type: ignore[attr-defined]
+            protocol.dataReceived(b"12345")
+        finally:
+            globalLogPublisher.removeObserver(events.append)
+        tracebacks = [e for e in events if "Broken" in str(e.get("traceback", ""))]
+        assert bool(tracebacks) is logged, cls
+
+
+def test_a_request_issued_from_the_quiescent_callback_gets_its_own_response() -> None:
+    for cls, survives in ((TwistedProtocol, False), (HTTP11ClientProtocol, True)):
+        second: list[list[object]] = []
+
+        def reuse(protocol: Any, second: list[list[object]] = second) -> None:
+            second.append(_outcome(protocol.request(_get())))
+
+        protocol, _ = _connect(cls, quiescentCallback=reuse)
+        protocol.request(_get())
+        protocol.dataReceived(b"HTTP/1.1 204 No Content\r\n\r\n")
+        (outcome,) = second
+        if not survives:
+            (failure,) = outcome  # Twisted disconnects the new request's parser
+            assert isinstance(failure, Failure)
+            failure.trap(ResponseFailed)
+            continue
+        assert outcome == []
+        assert protocol.state == "WAITING"
+        protocol.dataReceived(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        assert getattr(outcome[0], "code", None) == 200
