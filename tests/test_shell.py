@@ -1,0 +1,125 @@
+"""
+The protocol shell's own promises: Nagle off on TCP, observers that cannot
+break a connection, failures that name the transition they came from, and
+the choice of engine.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from twisted.internet.interfaces import ITCPTransport
+from twisted.internet.testing import StringTransport
+from twisted.logger import globalLogPublisher
+from twisted.web._newclient import Request
+from twisted.web.http_headers import Headers
+from zope.interface import implementer
+
+from httpchart.protocol import HTTP11ClientProtocol
+from httpchart.statechart import (
+    CompiledEngine,
+    LifecycleError,
+    ReferenceEngine,
+    TransitionRecord,
+)
+
+ENGINES = ["compiled", "reference"]
+
+
+@implementer(ITCPTransport)
+class TCPTransport(StringTransport):
+    no_delay: bool | None = None
+
+    def setTcpNoDelay(self, enabled: bool) -> None:
+        self.no_delay = enabled
+
+
+def test_nagle_is_turned_off_on_tcp_transports() -> None:
+    transport = TCPTransport()
+    HTTP11ClientProtocol().makeConnection(transport)
+    assert transport.no_delay is True
+
+
+def test_other_transports_are_left_alone() -> None:
+    HTTP11ClientProtocol().makeConnection(StringTransport())
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_observer_sees_every_transition_before_its_effects(engine: str) -> None:
+    transport = StringTransport()
+    seen: list[tuple[TransitionRecord, bytes]] = []
+    protocol = HTTP11ClientProtocol(
+        engine=engine,  # type: ignore[arg-type]
+        observer=lambda record: seen.append((record, transport.value())),
+    )
+    protocol.makeConnection(transport)
+    protocol.request(Request(b"GET", b"/", Headers({b"host": [b"x"]}), None))
+    assert [record.event for record, _ in seen] == ["issue", "write_done"]
+    assert seen[0][1] == b""  # the request was written after the observer saw the issue
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_failing_observer_is_logged_and_changes_nothing(engine: str) -> None:
+    def broken(record: TransitionRecord) -> None:
+        raise ZeroDivisionError()
+
+    events: list[dict[str, Any]] = []
+    globalLogPublisher.addObserver(events.append)
+    try:
+        protocol = HTTP11ClientProtocol(engine=engine, observer=broken)  # type: ignore[arg-type]
+        protocol.makeConnection(StringTransport())
+        protocol.request(Request(b"GET", b"/", Headers({b"host": [b"x"]}), None))
+    finally:
+        globalLogPublisher.removeObserver(events.append)
+    assert protocol.state == "WAITING"
+    failures = [e for e in events if "log_failure" in e]
+    assert len(failures) == 2
+    assert all(e["log_failure"].check(ZeroDivisionError) for e in failures)
+
+
+class BrokenTransportProtocol(HTTP11ClientProtocol):
+    """
+    A protocol whose transport cannot be closed.
+    """
+
+    def _lose_transport(self) -> None:
+        raise OSError("cannot close")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_an_effect_failure_names_its_transition(engine: str) -> None:
+    protocol = BrokenTransportProtocol(engine=engine)  # type: ignore[arg-type]
+    protocol.makeConnection(StringTransport())
+    with pytest.raises(OSError, match="cannot close") as raised:
+        protocol.dataReceived(b"unsolicited")
+    notes = " ".join(getattr(raised.value, "__notes__", []))
+    assert "data" in notes
+    if engine == "compiled":
+        assert "QUIESCENT --data--> ABORTING ['lose_transport']" in notes
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_an_impossible_event_raises_and_changes_nothing(engine: str) -> None:
+    protocol = HTTP11ClientProtocol(engine=engine)  # type: ignore[arg-type]
+    protocol.makeConnection(StringTransport())
+    with pytest.raises(LifecycleError, match="'write_done' cannot happen in state QUIESCENT"):
+        protocol._engine.send(protocol, "write_done", {})
+    assert protocol.state == "QUIESCENT"
+
+
+def test_engines_are_selected_by_argument_or_class_attribute() -> None:
+    class Reference(HTTP11ClientProtocol):
+        engine = "reference"
+
+    assert isinstance(HTTP11ClientProtocol()._engine, CompiledEngine)
+    assert isinstance(HTTP11ClientProtocol(engine="reference")._engine, ReferenceEngine)
+    assert isinstance(Reference()._engine, ReferenceEngine)
+    assert isinstance(Reference(engine="compiled")._engine, CompiledEngine)
+
+
+def test_compiled_dispatch_is_shared_by_all_instances_of_a_class() -> None:
+    first, second = HTTP11ClientProtocol(), HTTP11ClientProtocol()
+    assert first._engine is second._engine
+    assert "def fire_issue(model, request, deferred):" in first._compiled.source
+    assert "_engine" not in vars(first)
