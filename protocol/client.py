@@ -41,7 +41,8 @@ from httpchart.statechart import (
     TransitionRecord,
 )
 
-from .parser import ParserFactory, ResponseParser, TwistedParser
+from .llhttp import LLHTTPParser
+from .parser import ParserFactory, ResponseParser
 
 EngineName = Literal["compiled", "reference"]
 
@@ -94,7 +95,7 @@ class HTTP11ClientProtocol(Protocol):
 
     chart: ClassVar[type[ConnectionLifecycle]] = ConnectionLifecycle
     engine: ClassVar[EngineName] = "compiled"
-    parser_factory: ClassVar[ParserFactory] = TwistedParser.open
+    parser_factory: ClassVar[ParserFactory] = LLHTTPParser.open
     _compiled: ClassVar[CompiledEngine]
     _log: ClassVar[Logger] = Logger()
 

@@ -8,11 +8,13 @@ python-statemachine's own engine for comparison.  Nothing in this package
 knows about sockets or the reactor.
 """
 
+from .body import BodyDelivery
 from .engines import CompiledEngine, Engine, LifecycleError, Payload, ReferenceEngine
 from .lifecycle import ConnectionLifecycle
+from .parsing import ResponseParsing
 from .spec import Branch, ChartDefinitionError, ChartSpec, Guard, TransitionRecord
 
-CHARTS = (ConnectionLifecycle,)
+CHARTS = (ConnectionLifecycle, ResponseParsing, BodyDelivery)
 """
 Every chart httpchart declares; the diagrams and the documentation render
 each of them.
@@ -20,6 +22,7 @@ each of them.
 
 __all__ = [
     "CHARTS",
+    "BodyDelivery",
     "Branch",
     "ChartDefinitionError",
     "ChartSpec",
@@ -30,5 +33,6 @@ __all__ = [
     "LifecycleError",
     "Payload",
     "ReferenceEngine",
+    "ResponseParsing",
     "TransitionRecord",
 ]

@@ -53,7 +53,7 @@ Payload = Mapping[str, Any]
 _BUSY = ()
 
 
-class LifecycleError(Exception):
+class LifecycleError(RuntimeError):
     """
     An event was sent in a state where the chart says it cannot happen.
 

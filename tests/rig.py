@@ -45,7 +45,7 @@ from twisted.web._newclient import (
     RequestTransmissionFailed,
 )
 
-from httpchart.protocol import HTTP11ClientProtocol, TwistedParser
+from httpchart.protocol import HTTP11ClientProtocol, LLHTTPParser
 from httpchart.statechart import TransitionRecord
 
 LATE_WRITE_FORMAT = "Error writing request, but not in valid state to finalize request: {state}"
@@ -109,9 +109,9 @@ class FakeRequest:
         self.rig.fact("request:stopWriting")
 
 
-class SpyParser(TwistedParser):
+class SpyParser(LLHTTPParser):
     """
-    Twisted's parser, noting what the connection does to it.
+    httpchart's parser, noting what the connection does to it.
     """
 
     rig: Rig

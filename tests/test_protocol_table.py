@@ -234,7 +234,7 @@ IMPOSSIBLE_PAYLOADS: dict[str, dict[str, object]] = {
 DEFAULT_REASONS = {
     "write_failed": "WriteBroke",
     "connection_lost": "ConnectionLost",
-    "bad_response": "ParseError",
+    "bad_response": "MalformedResponse",
 }
 
 # What each effect visibly does, given the reason types of the events.
