@@ -74,7 +74,13 @@ class MalformedResponse(ParseError):
     """
     The server's bytes are not an HTTP/1.1 response httpchart accepts; the
     message says what llhttp (or httpchart) found wrong.
+
+    @ivar data: The first line of the read that was rejected (or the header
+        name at fault).
     """
+
+    def __init__(self, reason: str, data: bytes) -> None:
+        ParseError.__init__(self, reason, data)
 
 
 class HeadTooLarge(MalformedResponse):
@@ -306,7 +312,9 @@ class LLHTTPParser:
         self._trailers = []
 
     def _deliver_head(self) -> None:
-        self.response_deferred.callback(self.response)
+        response = self.response
+        assert response is not None
+        self.response_deferred.callback(response)
 
     def _deliver_body(self, data: bytes) -> None:
         self.response._bodyDataReceived(data)  # type: ignore[union-attr]
