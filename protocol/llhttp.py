@@ -133,6 +133,11 @@ class LLHTTPParser:
     _length: int | None = None
     _framing: bytes | None = None
     _trailers: list[tuple[bytes, bytes]] | None = None
+    _code = 0
+    _phrase = b""
+    _heads = 0
+    _head_bytes = 0
+    _last_read = b""
 
     def __init__(self, request: Any, finisher: Finisher, transport: Any) -> None:
         self.request = request
@@ -141,10 +146,6 @@ class LLHTTPParser:
         self._llhttp: HttpResponseParser | None = HttpResponseParser(self)
         self._llhttp.set_dangerous_leniencies(lenient_optional_cr_before_lf=True)
         self._fields: list[tuple[bytes, bytes]] = []
-        self._phrase = b""
-        self._heads = 0
-        self._head_bytes = 0
-        self._last_read = b""
         self.response_deferred: Deferred[IResponse] = Deferred()
 
     @classmethod
@@ -228,6 +229,7 @@ class LLHTTPParser:
         if len(name) + len(value) > self.max_line_length:
             raise HeadTooLarge(f"header line longer than {self.max_line_length} bytes", name)
         name = name.lower()
+        value = value.rstrip(b" \t")
         fields = self._fields if self._trailers is None else self._trailers
         if len(fields) >= self.max_fields:
             raise HeadTooLarge(f"more than {self.max_fields} header fields", name)
@@ -242,6 +244,7 @@ class LLHTTPParser:
 
     def on_headers_complete(self) -> None:
         self._heads += 1
+        self._code = self._llhttp.get_status_code()  # type: ignore[union-attr]
         if self._framing not in (None, b"chunked") and not self._informational():
             raise MalformedResponse("unsupported transfer coding", self._framing)
         self._fire.head_done(self)
@@ -257,14 +260,10 @@ class LLHTTPParser:
     # Guards
 
     def _informational(self) -> bool:
-        llhttp = self._llhttp
-        return llhttp is not None and 100 <= llhttp.get_status_code() < 200
+        return 100 <= self._code < 200
 
     def _bodiless(self) -> bool:
-        llhttp = self._llhttp
-        return self.request.method == b"HEAD" or (
-            llhttp is not None and llhttp.get_status_code() in _BODILESS_STATUS
-        )
+        return self._code in _BODILESS_STATUS or self.request.method == b"HEAD"
 
     def _chunked(self) -> bool:
         return self._framing == b"chunked"
@@ -278,8 +277,7 @@ class LLHTTPParser:
     # Effects
 
     def _skip_informational(self) -> None:
-        code = self._llhttp.get_status_code()  # type: ignore[union-attr]
-        self._log.info("Ignoring unexpected {code} response", code=code)
+        self._log.info("Ignoring unexpected {code} response", code=self._code)
         self._fields = []
         self._phrase = b""
         self._length = self._framing = None
@@ -298,7 +296,7 @@ class LLHTTPParser:
         version = llhttp.get_http_version()
         response = Response._construct(
             _VERSIONS.get(version) or _version(version),
-            llhttp.get_status_code(),
+            self._code,
             self._phrase,
             headers,
             self.transport,

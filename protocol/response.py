@@ -42,9 +42,10 @@ class Response:
     _log: ClassVar[Logger] = Logger()
 
     length: int | object = UNKNOWN_LENGTH
-    request: Any = None
     previousResponse: IResponse | None = None
     _trailers: Headers | None = None
+    _request: Any = None
+    _request_proxy: Any = None
 
     _state: str = "INITIAL"
     _pending_events: object = None
@@ -91,8 +92,22 @@ class Response:
         Build the response to C{request}, as a parser does.
         """
         response = cls(version, code, phrase, headers, _transport)
-        response.request = _ClientRequestProxy(request)
+        response._request = request
         return response
+
+    @property
+    def request(self) -> Any:
+        """
+        The request this is the response to (an L{IClientRequest}), or
+        C{None}.
+        """
+        if self._request_proxy is None and self._request is not None:
+            self._request_proxy = _ClientRequestProxy(self._request)
+        return self._request_proxy
+
+    @request.setter
+    def request(self, request: Any) -> None:
+        self._request, self._request_proxy = None, request
 
     @property
     def trailers(self) -> Headers:

@@ -20,6 +20,9 @@ Both engines follow the same rules:
     payload they need.
   - The state lives in a field of the model (C{_state} by default) and holds
     the state's value.
+  - Guards are pure and total: the compiled engine evaluates each guard of
+    a cell once per event, python-statemachine's evaluates them branch by
+    branch, and both must reach the same branch.
   - Effects run after the state has changed.  An event sent while another is
     being handled (typically from inside an effect) is queued and handled
     after it: run to completion.  If an effect raises, the exception
@@ -311,12 +314,12 @@ class _Generator:
     def _cell(self, event: str, branches: tuple[Branch, ...]) -> list[str]:
         if not branches[0].guards:
             return self._take(branches[0])
-        lines: list[str] = []
+        names = dict.fromkeys(guard.name for branch in branches for guard in branch.guards)
+        lines = [f"g_{name} = {self._call(name)}" for name in names]
         keyword = "if"
         for branch in branches:
             tests = " and ".join(
-                ("" if guard.expected else "not ") + self._call(guard.name)
-                for guard in branch.guards
+                ("" if guard.expected else "not ") + f"g_{guard.name}" for guard in branch.guards
             )
             lines.append(f"{keyword} {tests}:")
             lines += [f"    {line}" for line in self._take(branch)]
