@@ -5,76 +5,129 @@ the declaration is checked when it is read.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import pytest
 from statemachine import StateChart
 
+from httpchart.statechart import CHARTS as ALL_CHARTS
 from httpchart.statechart import (
+    BodyDelivery,
     ChartDefinitionError,
     ChartSpec,
     ConnectionLifecycle,
     LifecycleError,
+    ResponseParsing,
 )
 from httpchart.statechart.declare import Input, event, goes, state, stays
 
-from .transition_table import EVENTS, IMPOSSIBLE, ROWS, STATES
+from . import body_table as body
+from . import parsing_table as parsing
+from . import transition_table as connection
+from .transition_table import Impossible, Row
 
 SPEC = ChartSpec.of(ConnectionLifecycle)
 
+Key = tuple[str, str, frozenset[str], str, tuple[str, ...]]
 
-def _declared() -> set[tuple[str, str, frozenset[str], str, tuple[str, ...]]]:
+
+@dataclass(frozen=True)
+class Tabled:
+    """
+    A declared chart and the hand-written table it must match.
+    """
+
+    chart: type[StateChart[Any]]
+    states: tuple[str, ...]
+    events: tuple[str, ...]
+    table: tuple[Row | Impossible, ...]
+
+    @property
+    def spec(self) -> ChartSpec:
+        return ChartSpec.of(self.chart)
+
+    @property
+    def rows(self) -> tuple[Row, ...]:
+        return tuple(entry for entry in self.table if isinstance(entry, Row))
+
+    @property
+    def impossible(self) -> tuple[Impossible, ...]:
+        return tuple(entry for entry in self.table if isinstance(entry, Impossible))
+
+
+CHARTS = [
+    Tabled(ConnectionLifecycle, connection.STATES, connection.EVENTS, connection.TABLE),
+    Tabled(ResponseParsing, parsing.STATES, parsing.EVENTS, parsing.TABLE),
+    Tabled(BodyDelivery, body.STATES, body.EVENTS, body.TABLE),
+]
+each_chart = pytest.mark.parametrize("tabled", CHARTS, ids=lambda t: t.chart.__name__)
+
+
+def _declared(spec: ChartSpec) -> set[Key]:
     return {
         (b.source, b.event, frozenset(map(str, b.guards)), b.target, b.effects)
-        for b in SPEC.all_branches()
+        for b in spec.all_branches()
     }
 
 
-def _tabled() -> set[tuple[str, str, frozenset[str], str, tuple[str, ...]]]:
-    return {(r.state, r.event, r.guards, r.target, r.effects) for r in ROWS}
+def _tabled(rows: tuple[Row, ...]) -> set[Key]:
+    return {(r.state, r.event, r.guards, r.target, r.effects) for r in rows}
 
 
-def test_chart_has_the_tables_states_and_events_in_order() -> None:
-    assert SPEC.states == STATES
-    assert SPEC.events == EVENTS
-    assert SPEC.initial == "QUIESCENT"
+def test_every_chart_has_a_table() -> None:
+    assert {t.chart for t in CHARTS} == set(ALL_CHARTS)
 
 
-def test_table_covers_every_cell_exactly_once() -> None:
-    cells = [(r.state, r.event) for r in ROWS] + [(c.state, c.event) for c in IMPOSSIBLE]
-    assert set(cells) == {(s, e) for s in STATES for e in EVENTS}
-    assert not {(c.state, c.event) for c in IMPOSSIBLE} & {(r.state, r.event) for r in ROWS}
-    assert len(set(ROWS)) == len(ROWS)
+@each_chart
+def test_chart_has_the_tables_states_and_events_in_order(tabled: Tabled) -> None:
+    assert tabled.spec.states == tabled.states
+    assert tabled.spec.events == tabled.events
+    assert tabled.spec.initial == tabled.states[0]
 
 
-def test_chart_declares_every_row_of_the_table() -> None:
-    assert _tabled() - _declared() == set()
+@each_chart
+def test_table_covers_every_cell_exactly_once(tabled: Tabled) -> None:
+    rows, impossible = tabled.rows, tabled.impossible
+    cells = [(r.state, r.event) for r in rows] + [(c.state, c.event) for c in impossible]
+    assert set(cells) == {(s, e) for s in tabled.states for e in tabled.events}
+    assert not {(c.state, c.event) for c in impossible} & {(r.state, r.event) for r in rows}
+    assert len(set(rows)) == len(rows)
 
 
-def test_chart_declares_nothing_the_table_lacks() -> None:
-    assert _declared() - _tabled() == set()
+@each_chart
+def test_chart_declares_every_row_of_the_table(tabled: Tabled) -> None:
+    assert _tabled(tabled.rows) - _declared(tabled.spec) == set()
 
 
-def test_impossible_cells_have_no_transition() -> None:
-    for cell in IMPOSSIBLE:
-        assert SPEC.cell(cell.state, cell.event) == ()
+@each_chart
+def test_chart_declares_nothing_the_table_lacks(tabled: Tabled) -> None:
+    assert _declared(tabled.spec) - _tabled(tabled.rows) == set()
+
+
+@each_chart
+def test_impossible_cells_have_no_transition(tabled: Tabled) -> None:
+    for cell in tabled.impossible:
+        assert tabled.spec.cell(cell.state, cell.event) == ()
         assert cell.why
 
 
-def test_a_transition_is_internal_exactly_when_it_stays_put() -> None:
-    for branch in SPEC.all_branches():
+@each_chart
+def test_a_transition_is_internal_exactly_when_it_stays_put(tabled: Tabled) -> None:
+    for branch in tabled.spec.all_branches():
         assert branch.internal == (branch.source == branch.target), branch
+
+
+@each_chart
+def test_every_state_event_and_transition_is_documented(tabled: Tabled) -> None:
+    spec = tabled.spec
+    assert all(spec.state_docs[s] for s in spec.states)
+    assert all(spec.event_docs[e] for e in spec.events)
+    assert [b.record for b in spec.all_branches() if not b.doc] == []
 
 
 def test_connection_lost_is_the_only_terminal_state() -> None:
     assert SPEC.terminal_states() == ("CONNECTION_LOST",)
-
-
-def test_every_state_event_and_transition_is_documented() -> None:
-    assert all(SPEC.state_docs[s] for s in SPEC.states)
-    assert all(SPEC.event_docs[e] for e in SPEC.events)
-    undocumented = [b.record for b in SPEC.all_branches() if not b.doc]
-    assert undocumented == []
 
 
 def test_every_effect_and_guard_is_described() -> None:

@@ -82,7 +82,8 @@ CORPUS = [
     ),
     Case(
         "early-hints-then-final",
-        b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+        b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
+        b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
     ),
     Case("version-2", b"HTTP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n"),
     Case("stray-after", b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nxHTTP/1.1 200 OK\r\n"),
@@ -273,18 +274,22 @@ def test_deliberately_stricter_cases_fail_with_a_parse_error(case: Case) -> None
     assert ours.head[:1] == ("ResponseFailed",) or ours.ended[:1] == ("ResponseFailed",)
 
 
-def test_our_parse_errors_are_parse_errors() -> None:
-    for case in CORPUS:
-        request = Request(case.method, b"/", HOST, None)
-        parser, deferred = LLHTTPParser.open(
-            request, lambda rest: None, TransportProxyProducer(StringTransport())
-        )
-        deferred.addErrback(lambda reason: None)
-        try:
-            parser.dataReceived(case.data)
-        except Exception as error:
-            assert isinstance(error, ParseError), (case.name, error)
-        parser.connectionLost(Failure(ConnectionDone()))
+MALFORMED = [c for c in CORPUS if drive(LLHTTPParser.open, c, [c.data]).malformed]
+
+
+def test_the_corpus_holds_many_malformed_responses() -> None:
+    assert len(MALFORMED) >= 15
+
+
+@pytest.mark.parametrize("case", MALFORMED, ids=lambda c: c.name)
+def test_our_parse_errors_are_parse_errors(case: Case) -> None:
+    request = Request(case.method, b"/", HOST, None)
+    proxy = TransportProxyProducer(StringTransport())
+    parser, deferred = LLHTTPParser.open(request, lambda rest: None, proxy)
+    deferred.addErrback(lambda reason: None)
+    with pytest.raises(ParseError):
+        parser.dataReceived(case.data)
+    parser.connectionLost(Failure(ConnectionDone()))
 
 
 def test_stray_bytes_after_a_response_are_reported_as_rest() -> None:
