@@ -145,28 +145,27 @@ class Caller:
     fired: bool = False
 
 
-class SpyProtocol(HTTP11ClientProtocol):
+def spied(cls: type[Any]) -> type[Any]:
     """
-    The protocol under test, with every effect noted in the order it runs.
+    A subclass of the model class C{cls} whose instances note, in their
+    C{effect_calls} list, each effect they run, in order.
     """
 
-    effect_calls: list[str]
+    def spy(name: str) -> Callable[..., Any]:
+        implementation = getattr(cls, "_" + name)
+
+        @functools.wraps(implementation)
+        def noted(self: Any, *args: Any, **kwargs: Any) -> Any:
+            self.effect_calls.append(name)
+            return implementation(self, *args, **kwargs)
+
+        return noted
+
+    namespace = {"_" + name: spy(name) for name in cls._compiled.spec.effects}
+    return type(f"Spied{cls.__name__}", (cls,), namespace)
 
 
-def _spy(name: str) -> Callable[..., Any]:
-    implementation = getattr(HTTP11ClientProtocol, "_" + name)
-
-    @functools.wraps(implementation)
-    def spied(self: SpyProtocol, *args: Any, **kwargs: Any) -> Any:
-        self.effect_calls.append(name)
-        return implementation(self, *args, **kwargs)
-
-    return spied
-
-
-for _name in HTTP11ClientProtocol._compiled.spec.effects:
-    setattr(SpyProtocol, "_" + _name, _spy(_name))
-SpyProtocol._compile()
+SpyProtocol = spied(HTTP11ClientProtocol)
 
 
 @dataclass
