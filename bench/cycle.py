@@ -15,7 +15,10 @@ Run with `make bench`; `--quick` for a short run.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
+import tracemalloc
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -86,6 +89,31 @@ def _connect(make: Callable[[], Any]) -> Callable[[], object]:
     return operation
 
 
+def _memory(make: Callable[[], Any], count: int, after_request: bool) -> float:
+    """
+    Bytes held per idle connection: C{count} protocols connected to
+    transports made beforehand, fresh or after one complete request.
+    """
+    transports = [StringTransport() for _ in range(count)]
+    gc.collect()
+    tracemalloc.start()
+    protocols = []
+    for transport in transports:
+        protocol = make()
+        protocol.makeConnection(transport)
+        protocols.append(protocol)
+    if after_request:
+        for protocol, transport in zip(protocols, transports, strict=True):
+            request = Request(b"GET", b"/", HEADERS, None, persistent=True)
+            protocol.request(request).addCallback(readBody)
+            protocol.dataReceived(_small()[0])
+            transport.clear()
+    gc.collect()
+    held = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    return held / count
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else "")
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
@@ -114,6 +142,15 @@ def main() -> None:
     results[-1].rounds["httpchart-reference"] = [float("nan")]
 
     print(report("In-memory request/response cycle", results, "twisted", json_path=options.json))
+    print("\nmemory per idle connection (bytes; tracemalloc, 2000 connections)")
+    for when in (False, True):
+        held = {name: _memory(make, 2000, when) for name, make in list(contenders.items())[:2]}
+        label = "after one request" if when else "fresh"
+        ratio = held["httpchart"] / held["twisted"]
+        print(
+            f"  {label:18} twisted {held['twisted']:6.0f}  httpchart {held['httpchart']:6.0f}"
+            f"  ratio {ratio:.2f}"
+        )
     cycles = [r for r in results if r.case in CASES]
     product = 1.0
     for result in cycles:
@@ -125,4 +162,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    # readBody warns on every call that the transport proxy lacks abortConnection.
+    warnings.simplefilter("ignore", DeprecationWarning)
     main()

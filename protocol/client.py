@@ -77,6 +77,28 @@ class _TCPTransport(TypingProtocol):
     def setTcpNoDelay(self, enabled: bool) -> None: ...
 
 
+class TransportProxy(TransportProxyProducer):
+    """
+    What a response's parser and its body's consumer see of the connection's
+    transport: they may pause, resume or stop it, and abort or close it,
+    until the connection stops proxying.
+
+    Twisted's proxy has no C{abortConnection}, so C{readBody} warns and
+    cannot abort the connection when its Deferred is cancelled; this one
+    can, and the connection's chart handles the loss as any other.
+    """
+
+    def __init__(self, producer: Any) -> None:
+        TransportProxyProducer.__init__(self, producer)
+
+    def abortConnection(self) -> None:
+        """
+        Abort the connection, unless this proxy has been stopped.
+        """
+        if self._producer is not None:
+            self._producer.abortConnection()
+
+
 class HTTP11ClientProtocol(Protocol):
     """
     An HTTP/1.1 client connection that carries one request at a time, a
@@ -292,7 +314,7 @@ class HTTP11ClientProtocol(Protocol):
         """
         self._currentRequest = request
         self._finishedRequest = deferred
-        proxy = self._transportProxy = TransportProxyProducer(self.transport)
+        proxy = self._transportProxy = TransportProxy(self.transport)
         self._parser, self._responseDeferred = self.parser_factory(
             request, self._response_finished, proxy
         )

@@ -9,6 +9,7 @@ each case.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,7 @@ from twisted.web._newclient import (
     RequestNotSent,
     ResponseFailed,
 )
+from twisted.web.client import readBody
 from twisted.web.http_headers import Headers
 
 from httpchart.protocol import HTTP11ClientProtocol
@@ -255,3 +257,21 @@ def test_a_request_issued_from_the_quiescent_callback_gets_its_own_response() ->
         assert protocol.state == "WAITING"
         protocol.dataReceived(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
         assert getattr(outcome[0], "code", None) == 200
+
+
+def test_cancelling_read_body_aborts_the_connection() -> None:
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial"
+    for cls, aborts in ((TwistedProtocol, False), (HTTP11ClientProtocol, True)):
+        protocol, transport = _connect(cls)
+        outcome = _outcome(protocol.request(_get()))
+        protocol.dataReceived(head)
+        (response,) = outcome
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            body = readBody(response)  # type: ignore[arg-type]
+        # Twisted's transport proxy cannot abort: readBody warns, and
+        # cancelling it leaves the connection open.
+        assert bool(caught) is not aborts, cls
+        body.addErrback(lambda reason: None)
+        body.cancel()
+        assert transport.disconnected is aborts, cls
