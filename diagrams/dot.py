@@ -29,7 +29,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import pydot
-from statemachine.contrib.diagram.model import DiagramAction, DiagramState, DiagramTransition
+from statemachine.contrib.diagram.model import (
+    DiagramAction,
+    DiagramGraph,
+    DiagramState,
+    DiagramTransition,
+)
 from statemachine.contrib.diagram.renderers.dot import DotRenderer, DotRendererConfig
 
 from .graph import IGNORES, ChartGraph, ChartState, ChartTransition, EdgeKind, Handling
@@ -81,7 +86,7 @@ class ChartDotRenderer(DotRenderer):
         )
         self._traced = False
 
-    def render(self, graph: object) -> pydot.Dot:
+    def render(self, graph: DiagramGraph) -> pydot.Dot:
         """
         Render C{graph}, a L{ChartGraph}, to a pydot graph.
         """

@@ -119,6 +119,8 @@ class ChartState(DiagramState):
     """
     A state of the library's model with what the declaration says about it.
 
+    @ivar value: The state's value, which L{ChartSpec} and the transition
+        records name it by.
     @ivar handled: Its internal transitions that have effects.
     @ivar ignored: Its internal transitions without effects: events it
         ignores on purpose.
@@ -127,6 +129,7 @@ class ChartState(DiagramState):
     @ivar visited: In a trace, whether the trace passed through it.
     """
 
+    value: str = ""
     handled: list[Handling] = field(default_factory=list)
     ignored: list[Handling] = field(default_factory=list)
     failure: bool = False
@@ -153,9 +156,16 @@ class ChartGraph(DiagramGraph):
     title: str = ""
 
     def chart_states(self) -> list[ChartState]:
+        """
+        The states, in declaration order.
+        """
         return [state for state in self.states if isinstance(state, ChartState)]
 
     def chart_transitions(self) -> list[ChartTransition]:
+        """
+        The transitions drawn as edges (those that change state), in
+        declaration order.
+        """
         return [t for t in self.transitions if isinstance(t, ChartTransition)]
 
 
@@ -231,6 +241,7 @@ def chart_graph(chart: type[StateChart[Any]]) -> ChartGraph:
                 type=StateType.FINAL if value in terminal else plain_state.type,
                 actions=_actions(handled, ignored),
                 is_initial=plain_state.is_initial,
+                value=value,
                 handled=handled,
                 ignored=ignored,
                 failure=value in spec.failure_states,

@@ -28,7 +28,7 @@ from statemachine import StateChart
 from httpchart.statechart import Recorder, TransitionRecord
 
 from .dot import dot_source
-from .graph import ChartGraph, chart_graph
+from .graph import ChartGraph, ChartTransition, Handling, chart_graph
 
 
 class Connection(Protocol):
@@ -65,7 +65,7 @@ def traced_graph(
     graph = chart_graph(chart)
     spec = graph.spec
     assert spec is not None
-    marks: dict[TransitionRecord, list[Any]] = {}
+    marks: dict[TransitionRecord, list[ChartTransition | Handling]] = {}
     for transition in graph.chart_transitions():
         assert transition.branch is not None
         marks.setdefault(transition.branch.record, []).append(transition)
@@ -95,8 +95,8 @@ def traced_graph(
         for mark in marked:
             mark.taken = tuple(taken.get(id(mark), ()))
     for state in graph.chart_states():
-        state.visited = state.name in visited
-        state.is_active = state.name == now
+        state.visited = state.value in visited
+        state.is_active = state.value == now
 
     graph.traced = True
     graph.title = f"{spec.name}: {_taken(count, first)}, now in {now}"

@@ -26,7 +26,7 @@ EDGE = re.compile(r"^(\w+) -> (\w+) \[(.*)\];$", re.MULTILINE)
 
 
 def _by_value() -> dict[str, str]:
-    return {state.name: state.id for state in GRAPH.states}
+    return {state.value: state.id for state in GRAPH.chart_states()}
 
 
 def test_every_branch_is_an_edge_or_a_line_in_its_state_box() -> None:

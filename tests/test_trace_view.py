@@ -64,7 +64,7 @@ def test_recorded_path_is_numbered_in_order_on_edges_and_in_boxes() -> None:
         ("TRANSMITTING", "write_done", "WAITING"): (2,),
         ("WAITING", "connection_lost", "CONNECTION_LOST"): (6,),
     }
-    waiting = next(s for s in graph.chart_states() if s.name == "WAITING")
+    waiting = next(s for s in graph.chart_states() if s.value == "WAITING")
     assert [(h.branch.event, h.taken) for h in waiting.handled if h.taken] == [("data", (3, 4, 5))]
 
 
@@ -101,7 +101,7 @@ def test_current_state_defaults_to_the_last_target_and_can_be_given() -> None:
 
 
 def _active(graph: ChartGraph) -> list[str]:
-    return [s.name for s in graph.chart_states() if s.is_active]
+    return [s.value for s in graph.chart_states() if s.is_active]
 
 
 def test_a_limited_recorder_numbers_from_its_first_kept_record() -> None:
