@@ -21,3 +21,4 @@ html_theme = "alabaster"
 html_theme_options = {"page_width": "1400px", "sidebar_width": "220px"}
 html_title = "httpchart"
 html_show_sourcelink = False
+html_static_path = ["_static"]
