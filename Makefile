@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PACKAGES := statechart protocol diagrams
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup graphviz test lint typecheck pytest demo bench docs clean
+.PHONY: setup graphviz test lint typecheck pytest demo bench diagrams docs clean
 
 setup: $(STAMP) graphviz
 
@@ -44,8 +44,17 @@ demo: setup
 bench: setup
 	$(BIN)/python bench/cycle.py
 
-docs: $(STAMP)
-	$(BIN)/python -m httpchart.diagrams --format md --out docs/generated
+# Every committed rendering of every chart; tests/test_generated_docs.py
+# fails when one of them no longer matches the declarations.
+diagrams: setup
+	for format in md dot mermaid svg png; do \
+	  $(BIN)/python -m httpchart.diagrams --format $$format --out docs/generated || exit 1; \
+	done
+
+# The HTML documentation, into build/docs; any warning fails the build.
+docs: setup
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs build/docs
+	@echo "open build/docs/index.html"
 
 clean:
 	rm -rf $(VENV) .typecheck build *.egg-info

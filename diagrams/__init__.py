@@ -1,8 +1,42 @@
 """
 Renderings of httpchart's declared charts, derived from the declarations and
 never drawn by hand.
+
+Every chart in L{httpchart.statechart.CHARTS} renders, with no change here,
+to DOT, SVG and PNG (through Graphviz), to Mermaid and to a Markdown
+transition table; L{render} takes a format name from L{FORMATS}.  The
+diagrams start from python-statemachine's own model of the chart
+(L{chart_graph}) and its renderers, completed from the chart's L{ChartSpec}:
+guards, effects, failure paths and the request cycle.  The trace view
+(L{trace_dot}, L{live_trace_dot}) draws the path one connection took.
+
+C{python -m httpchart.diagrams} is the command line (L{cli.main}).
 """
 
+from .dot import ChartDotRenderer, dot_source
+from .graph import ChartGraph, chart_graph
+from .images import GraphvizFailed, GraphvizMissing, render_image
+from .mermaid import ChartMermaidRenderer, mermaid_source
+from .outputs import FORMATS, OutputFormat, file_name, render
 from .table import markdown_table
+from .trace import live_trace_dot, trace_dot, traced_graph
 
-__all__ = ["markdown_table"]
+__all__ = [
+    "FORMATS",
+    "ChartDotRenderer",
+    "ChartGraph",
+    "ChartMermaidRenderer",
+    "GraphvizFailed",
+    "GraphvizMissing",
+    "OutputFormat",
+    "chart_graph",
+    "dot_source",
+    "file_name",
+    "live_trace_dot",
+    "markdown_table",
+    "mermaid_source",
+    "render",
+    "render_image",
+    "trace_dot",
+    "traced_graph",
+]

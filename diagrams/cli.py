@@ -1,58 +1,101 @@
 """
 C{python -m httpchart.diagrams}: render httpchart's charts.
 
-Writes each chart (all of them unless C{--chart} names some) in the chosen
-format to C{--out DIR}, one file per chart named after it, or to standard
-output when no directory is given.
+Renders each chart (all of them unless C{--chart} names some) in the chosen
+format, to C{--out DIR} as one file per chart named after it
+(C{connection-lifecycle.svg}), or to standard output.  Text formats need
+nothing but Python; SVG and PNG run Graphviz's C{dot}, and when it is
+missing the command says how to install it and exits with status 2, as it
+does for bad arguments.
 """
 
 from __future__ import annotations
 
 import argparse
-import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
-
-from statemachine import StateChart
 
 from httpchart.statechart import CHARTS
 
-from .table import markdown_table
+from .images import GraphvizFailed, GraphvizMissing
+from .outputs import FORMATS, file_name, render
 
-Renderer = Callable[[type[StateChart[Any]]], str]
+USAGE_ERROR = 2
+"""The exit status for bad arguments and for a missing Graphviz."""
 
-FORMATS: dict[str, tuple[str, Renderer]] = {
-    "md": ("table.md", markdown_table),
-}
+EPILOG = """\
+examples:
+  %(prog)s --format svg --out docs/generated
+  %(prog)s --format mermaid --chart ConnectionLifecycle
+  %(prog)s --format md | less
+
+svg and png run Graphviz's dot (apt-get install graphviz, brew install graphviz);
+dot, mermaid and md need nothing else.  `make diagrams` regenerates docs/generated.
+"""
 
 
-def file_stem(chart: type[StateChart[Any]]) -> str:
+def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     """
-    The name of C{chart}'s output files: C{ConnectionLifecycle} becomes
-    C{connection-lifecycle}.
+    Run the command line with C{argv} (by default C{sys.argv[1:]}) and
+    return its exit status.
+
+    @param prog: The command's name in messages, for a command that
+        delegates here (C{httpchart diagrams}).
     """
-    return re.sub(r"(?<!^)(?=[A-Z])", "-", chart.__name__).lower()
-
-
-def main(argv: Sequence[str] | None = None) -> int:
     charts = {chart.__name__: chart for chart in CHARTS}
     parser = argparse.ArgumentParser(
-        prog="python -m httpchart.diagrams", description="Render httpchart's declared charts."
+        prog=prog or "python -m httpchart.diagrams",
+        description="Render httpchart's declared charts: state diagrams and transition tables.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--format", choices=sorted(FORMATS), default="md")
-    parser.add_argument("--chart", action="append", choices=sorted(charts))
-    parser.add_argument("--out", type=Path, help="directory to write to (default: stdout)")
+    parser.add_argument(
+        "--format",
+        choices=list(FORMATS),
+        default="svg",
+        help="what to render (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--chart",
+        action="append",
+        choices=list(charts),
+        metavar="NAME",
+        help=f"render this chart, repeatable: {', '.join(charts)} (default: all)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="write one file per chart into DIR (default: standard output)",
+    )
     options = parser.parse_args(argv)
-    suffix, render = FORMATS[options.format]
-    for name in options.chart or list(charts):
-        text = render(charts[name])
-        if options.out is None:
-            sys.stdout.write(text)
-        else:
-            options.out.mkdir(parents=True, exist_ok=True)
-            target = options.out / f"{file_stem(charts[name])}.{suffix}"
-            target.write_text(text)
+    output = FORMATS[options.format]
+    if output.binary and options.out is None:
+        parser.error(f"--format {output.name} writes binary files: give --out DIR")
+
+    chosen = [charts[name] for name in dict.fromkeys(options.chart or charts)]
+    try:
+        rendered = [(chart, render(chart, output.name)) for chart in chosen]
+    except GraphvizMissing as missing:
+        print(f"{parser.prog}: {missing}", file=sys.stderr)
+        return USAGE_ERROR
+    except GraphvizFailed as failed:
+        print(f"{parser.prog}: {failed}", file=sys.stderr)
+        return 1
+
+    if options.out is None:
+        for _, content in rendered:
+            sys.stdout.buffer.write(content)
+        sys.stdout.flush()
+        return 0
+    try:
+        options.out.mkdir(parents=True, exist_ok=True)
+        for chart, content in rendered:
+            target = options.out / file_name(chart, output.name)
+            target.write_bytes(content)
             print(target)
+    except OSError as error:
+        print(f"{parser.prog}: cannot write to {options.out}: {error}", file=sys.stderr)
+        return 1
     return 0

@@ -29,7 +29,7 @@ def markdown_table(chart: type[StateChart[Any]]) -> str:
     short = _abbreviations(spec.states)
     lines = [
         f"<!-- Generated from {chart.__module__}.{chart.__name__}; "
-        "regenerate with `make docs`, do not edit. -->",
+        "regenerate with `make diagrams`, do not edit. -->",
         "",
         f"# {spec.name}: transition table",
         "",

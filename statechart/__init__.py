@@ -4,7 +4,8 @@ The declared charts of httpchart and the machinery that runs them.
 L{ConnectionLifecycle} is the lifecycle of one HTTP/1.1 client connection.
 L{ChartSpec.of} reads any chart into plain data, L{CompiledEngine} runs it at
 the speed of hand-written dispatch, and L{ReferenceEngine} runs it on
-python-statemachine's own engine for comparison.  Nothing in this package
+python-statemachine's own engine for comparison; a L{Recorder} passed as a
+model's observer keeps the transitions it takes.  Nothing in this package
 knows about sockets or the reactor.
 """
 
@@ -12,6 +13,7 @@ from .body import BodyDelivery
 from .engines import CompiledEngine, Engine, LifecycleError, Payload, ReferenceEngine
 from .lifecycle import ConnectionLifecycle
 from .parsing import ResponseParsing
+from .recorder import Recorder
 from .spec import Branch, ChartDefinitionError, ChartSpec, Guard, TransitionRecord
 
 CHARTS = (ConnectionLifecycle, ResponseParsing, BodyDelivery)
@@ -32,6 +34,7 @@ __all__ = [
     "Guard",
     "LifecycleError",
     "Payload",
+    "Recorder",
     "ReferenceEngine",
     "ResponseParsing",
     "TransitionRecord",

@@ -28,7 +28,8 @@ Rules of the chart:
 The chart also describes its vocabulary: L{ConnectionLifecycle.inputs} says
 what each event means and carries (an effect or guard may take any of the
 payload's names as parameters), C{outputs} what each effect does and
-C{conditions} what each guard tests.
+C{conditions} what each guard tests, and C{failure_states} which states
+the diagrams draw as the ways a connection's exchange fails or ends.
 """
 
 from __future__ import annotations
@@ -105,6 +106,17 @@ class ConnectionLifecycle(StateChart[Any]):
         "(HTTP/1.1 without 'Connection: close', or HTTP/1.0 with keep-alive) and no stray "
         "bytes followed it.",
     }
+
+    failure_states: ClassVar[tuple[str, ...]] = (
+        "GENERATION_FAILED",
+        "ABORTING",
+        "CONNECTION_LOST",
+    )
+    """
+    The states that mean the exchange failed or the connection is finished.
+    Documentation only: the diagrams draw the transitions into them apart from
+    the request cycle.  Nothing in the chart's behaviour depends on it.
+    """
 
     quiescent = state(
         "QUIESCENT",

@@ -37,6 +37,8 @@ class ResponseParsing(StateChart[Any]):
     # transitions at all, which the library would otherwise reject as traps.
     validate_trap_states = False
 
+    failure_states: ClassVar[tuple[str, ...]] = ("FAILED",)
+
     inputs: ClassVar[dict[str, Input]] = {
         "begin": Input((), "llhttp saw the first byte of a message."),
         "head_done": Input((), "The status line and headers of a message are complete."),

@@ -22,7 +22,9 @@ connection misbehaves:
     and guards and effects are not named like events;
   - in every cell the guards are exhaustive and mutually exclusive: for each
     assignment of truth values to the guards used in the cell, exactly one
-    branch is enabled.
+    branch is enabled;
+  - the chart's optional C{failure_states}, which only documents the chart,
+    names declared states other than the initial one.
 """
 
 from __future__ import annotations
@@ -135,6 +137,12 @@ class ChartSpec:
     @ivar event_docs: What each event reports.
     @ivar effect_docs: What each effect does.
     @ivar guard_docs: What each guard tests.
+    @ivar by_transition: The branch of each python-statemachine transition,
+        keyed by the transition's C{id()}, in the library's walk order
+        (states as declared, then each state's transitions).
+    @ivar failure_states: The states the chart's C{failure_states} names,
+        in declaration order: entering one means the exchange failed or the
+        connection is finished.  Only the documentation uses it.
     """
 
     chart: type[StateChart[Any]]
@@ -148,6 +156,7 @@ class ChartSpec:
     effect_docs: Mapping[str, str]
     guard_docs: Mapping[str, str]
     by_transition: Mapping[int, Branch]
+    failure_states: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -256,6 +265,7 @@ def _read(chart: type[StateChart[Any]]) -> ChartSpec:
         effect_docs=effect_docs,
         guard_docs=guard_docs,
         by_transition=by_transition,
+        failure_states=_failure_states(chart, states, str(initial.value)),
     )
 
 
@@ -331,6 +341,19 @@ def _described(
             f"(missing: {missing}, unused: {unused})"
         )
     return {name: " ".join(docs[name].split()) for name in used}
+
+
+def _failure_states(
+    chart: type[StateChart[Any]], states: list[str], initial: str
+) -> tuple[str, ...]:
+    declared = tuple(getattr(chart, "failure_states", ()))
+    unknown = [name for name in declared if name not in states]
+    if unknown or initial in declared:
+        raise ChartDefinitionError(
+            f"{chart.__name__}.failure_states must name states other than the initial "
+            f"one (unknown: {unknown})"
+        )
+    return tuple(name for name in states if name in declared)
 
 
 def _check_names(
