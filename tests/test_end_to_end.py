@@ -305,7 +305,7 @@ class TestNginx(EndToEnd, TestCase):
             response = await self.agent.request(b"POST", self.url("/post"), None, body)
             assert response.code == 204
             assert await read(response) == b""
-        after, content = await self.get(self.url("/small"))
+        _, content = await self.get(self.url("/small"))
         assert content == SMALL
         for number in self.tracker.opened:
             events = [(r.event, r.target) for r in self.tracker.transitions[number]]
