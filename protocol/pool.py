@@ -21,6 +21,7 @@ from functools import partial
 from itertools import count
 from typing import Any, ClassVar
 
+from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IAddress
 from twisted.internet.protocol import Factory
 from twisted.web import client
@@ -108,6 +109,15 @@ class HTTPConnectionPool(client.HTTPConnectionPool):
         """
         super().__init__(reactor, persistent)  # type: ignore[no-untyped-call]
         self.observer = observer
+
+    def closeCachedConnections(self) -> Deferred[None]:
+        """
+        Close every idle connection the pool holds and forget them.
+
+        @return: Fires once all of them are closed.
+        """
+        closed: Deferred[None] = super().closeCachedConnections()  # type: ignore[no-untyped-call]
+        return closed
 
     # Twisted's pool opens each connection with a factory made by calling
     # self._factory(quiescentCallback, metadata); Twisted's own tests replace

@@ -101,7 +101,9 @@ class Authority:
 
 class _Echo(Resource):
     """
-    Answers a POST or PUT with the body it received, saying how it came.
+    Answers a POST or PUT with the body it received, saying how it came
+    (C{X-Method}, C{X-Chunked}) and echoing any C{X-Test} header as
+    C{X-Seen-Test}.
     """
 
     isLeaf = True
@@ -112,6 +114,7 @@ class _Echo(Resource):
     def render_POST(self, request: Any) -> bytes:
         body: bytes = request.content.read()
         request.setHeader(b"x-method", request.method)
+        request.setHeader(b"x-seen-test", request.getHeader(b"x-test") or b"")
         request.setHeader(
             b"x-chunked",
             b"yes" if request.requestHeaders.hasHeader(b"transfer-encoding") else b"no",
