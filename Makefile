@@ -49,6 +49,7 @@ demo: setup
 
 bench: setup
 	$(BIN)/python bench/cycle.py
+	$(BIN)/python bench/observers.py
 
 docs: $(STAMP)
 	$(BIN)/python -m httpchart.diagrams --format md --out docs/generated
