@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from twisted.internet.defer import CancelledError, Deferred, TimeoutError
 from twisted.internet.error import (
     ConnectError,
+    ConnectingCancelledError,
     ConnectionClosed,
     ConnectionRefusedError,
     DNSLookupError,
@@ -146,7 +147,7 @@ def describe(reason: Failure, url: str, timeout: float) -> str:
     def first(*kinds: type[BaseException]) -> Failure | None:
         return next((leaf for leaf in leaves if leaf.check(*kinds)), None)
 
-    if first(TimeoutError, CancelledError):
+    if first(TimeoutError, CancelledError, ConnectingCancelledError):
         return f"no complete response from {where} within {timeout:g} seconds"
     if first(DNSLookupError):
         return f"cannot resolve the host {urlsplit(url).hostname!r}"

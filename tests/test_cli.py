@@ -18,10 +18,13 @@ from typing import ClassVar
 import pytest
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred
+from twisted.internet.error import ConnectingCancelledError
 from twisted.internet.protocol import Factory, ProcessProtocol, Protocol
 from twisted.internet.utils import getProcessOutputAndValue
 from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
+
+from httpchart.protocol.fetch import describe
 
 from .servers import SMALL, Authority, Content, TwistedWebServer
 
@@ -79,6 +82,13 @@ def test_missing_data_file_is_one_error_line(tmp_path: Path) -> None:
     missing = tmp_path / "missing"
     finished = httpchart("get", "http://127.0.0.1/", "--data", f"@{missing}")
     assert_one_error_line(finished, f"cannot read {missing}: No such file or directory")
+
+
+def test_cancelled_connection_attempt_reads_as_a_timeout() -> None:
+    reason = Failure(ConnectingCancelledError(None))
+    assert describe(reason, "http://192.0.2.1/", 2) == (
+        "no complete response from 192.0.2.1 within 2 seconds"
+    )
 
 
 def test_usage_errors_exit_with_status_2() -> None:
@@ -264,6 +274,16 @@ class TestAgainstALoopbackServer(TestCase):
         out, err, code = await self.run_cli("get", "--timeout", "0.5", f"http://{where}/")
         assert (out, code) == ("", 1)
         assert err == f"httpchart: error: no complete response from {where} within 0.5 seconds\n"
+
+    async def test_untrusted_tls_server_is_one_error_line(self) -> None:
+        server = TwistedWebServer(reactor, self.content, tls=self.authority)
+        self.addCleanup(server.stop)
+        out, err, code = await self.run_cli("get", server.url("/small"))
+        assert (out, code) == ("", 1)
+        where = server.url("/").decode().split("/")[2]
+        assert err == (
+            f"httpchart: error: TLS handshake with {where} failed: certificate verify failed\n"
+        )
 
     async def test_https_with_a_trusted_authority(self) -> None:
         server = TwistedWebServer(reactor, self.content, tls=self.authority)
