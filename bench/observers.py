@@ -81,21 +81,26 @@ def main() -> None:
     options = parser.parse_args()
     rounds, batch = (7, 100) if options.quick else (21, 300)
 
+    # Each case with the number of transitions one exchange takes.
     cases = {
-        "small body, 1 read (4 transitions)": SMALL,
-        "chunked 8 KiB, 10 reads (13 transitions)": CHUNKED,
+        "small body, 1 read": (SMALL, 4),
+        "chunked 8 KiB, 10 reads": (CHUNKED, 13),
     }
     results: list[Result] = []
-    for case, reads in cases.items():
+    for case, (reads, _) in cases.items():
         operations = {name: _cycle(make, reads) for name, make in CONTENDERS.items()}
         results.append(interleaved(case, operations, rounds=rounds, batch=batch))
     print(report("Observing transitions", results, "twisted", json_path=options.json))
     print()
     for result in results:
+        transitions = cases[result.case][1]
         unobserved = result.median("httpchart")
         for name in ("+no-op observer", "+log observer"):
             extra = result.median(name) - unobserved
-            print(f"{result.case}: {name} adds {extra:.1f} µs per exchange")
+            print(
+                f"{result.case}: {name} adds {extra:.1f} µs per exchange, "
+                f"{extra / transitions:.2f} µs per transition ({transitions})"
+            )
 
 
 if __name__ == "__main__":
