@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import ClassVar
 
@@ -157,6 +158,8 @@ class TestAgainstALoopbackServer(TestCase):
     def setUp(self) -> None:
         self.server = TwistedWebServer(reactor, self.content)
         self.addCleanup(self.server.stop)
+        self.files = Path(tempfile.mkdtemp(prefix="httpchart-cli-"))
+        self.addCleanup(shutil.rmtree, self.files)
 
     async def run_cli(self, *arguments: str | bytes) -> tuple[str, str, int]:
         out, err, code = await getProcessOutputAndValue(
@@ -208,7 +211,7 @@ class TestAgainstALoopbackServer(TestCase):
         assert body == "a body"
 
     async def test_data_from_a_file_is_posted(self) -> None:
-        upload = Path(self.mktemp())
+        upload = self.files / "upload"
         upload.write_bytes(b"from a file")
         out, _, code = await self.run_cli("get", "--data", f"@{upload}", self.server.url("/echo"))
         assert code == 0
@@ -217,14 +220,14 @@ class TestAgainstALoopbackServer(TestCase):
         assert body == "from a file"
 
     async def test_output_file_receives_the_body_without_progress_off_a_terminal(self) -> None:
-        target = Path(self.mktemp())
+        target = self.files / "body"
         out, err, code = await self.run_cli("get", "-o", str(target), self.server.url("/small"))
         assert (code, err) == (0, "")
         assert out.startswith("HTTP/1.1 200 OK\n")
         assert target.read_bytes() == SMALL
 
     async def test_output_file_shows_progress_on_a_terminal(self) -> None:
-        target = Path(self.mktemp())
+        target = self.files / "body"
         terminal = _Terminal()
         reactor.spawnProcess(  # type: ignore[attr-defined]
             terminal,
@@ -288,7 +291,7 @@ class TestAgainstALoopbackServer(TestCase):
     async def test_https_with_a_trusted_authority(self) -> None:
         server = TwistedWebServer(reactor, self.content, tls=self.authority)
         self.addCleanup(server.stop)
-        pem = Path(self.mktemp())
+        pem = self.files / "ca.pem"
         pem.write_bytes(self.authority.ca_pem())
         out, err, code = await self.run_cli("get", "--cacert", str(pem), server.url("/small"))
         assert (code, err) == (0, "")
