@@ -10,6 +10,7 @@ happened; the command line prints it instead of a traceback.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ from twisted.web.iweb import UNKNOWN_LENGTH, IResponse
 
 from .observe import ConnectionObserver
 from .pool import HTTPConnectionPool
+
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
 class FetchError(Exception):
@@ -89,14 +92,22 @@ def parse_url(url: str) -> bytes:
 
 def parse_headers(lines: Sequence[str]) -> Headers:
     """
-    C{Name: value} lines as L{Headers}.
+    C{Name: value} lines as L{Headers}: the name an HTTP token, the value
+    Latin-1 text on one line.
     """
     headers = Headers()
     for line in lines:
         name, colon, value = line.partition(":")
-        if not colon or not name.strip() or name != name.strip():
+        value = value.strip()
+        if not colon or not _TOKEN.fullmatch(name):
             raise FetchError(f"bad header {line!r}: expected 'Name: value'")
-        headers.addRawHeader(name.encode("latin-1"), value.strip().encode("latin-1"))
+        try:
+            encoded = value.encode("latin-1")
+        except UnicodeEncodeError:
+            raise FetchError(f"bad header {line!r}: the value must be Latin-1 text") from None
+        if any((byte < 0x20 and byte != 0x09) or byte == 0x7F for byte in encoded):
+            raise FetchError(f"bad header {line!r}: control characters in the value")
+        headers.addRawHeader(name.encode("ascii"), encoded)
     return headers
 
 

@@ -74,9 +74,18 @@ def test_unresolvable_host_is_one_error_line() -> None:
     assert_one_error_line(finished, "cannot resolve the host 'no-such-host.invalid'")
 
 
-def test_bad_header_is_one_error_line() -> None:
-    finished = httpchart("get", "http://127.0.0.1/", "-H", "no colon")
-    assert_one_error_line(finished, "bad header 'no colon': expected 'Name: value'")
+@pytest.mark.parametrize(
+    ("header", "why"),
+    [
+        ("no colon", "expected 'Name: value'"),
+        ("Spaced Name: x", "expected 'Name: value'"),
+        ("X-Snowman: \u2603", "the value must be Latin-1 text"),
+        ("X-Split: one\rtwo", "control characters in the value"),
+    ],
+)
+def test_bad_header_is_one_error_line(header: str, why: str) -> None:
+    finished = httpchart("get", "http://127.0.0.1/", "-H", header)
+    assert_one_error_line(finished, f"bad header {header!r}: {why}")
 
 
 def test_missing_data_file_is_one_error_line(tmp_path: Path) -> None:
