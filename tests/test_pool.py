@@ -125,6 +125,23 @@ def test_log_transition_emits_a_structured_event() -> None:
     assert formatEvent(event) == "#7 WAITING --response_done--> QUIESCENT / a, b"
 
 
+def test_pool_with_the_log_observer_logs_every_transition_of_its_connections() -> None:
+    events: list[dict[str, Any]] = []
+    globalLogPublisher.addObserver(events.append)
+    try:
+        _exchange(HTTPConnectionPool(Clock(), observer=log_transition), _InMemoryEndpoint())
+    finally:
+        globalLogPublisher.removeObserver(events.append)
+    logged = [e for e in events if e.get("log_namespace") == TRANSITIONS]
+    assert len({event["connection"] for event in logged}) == 1
+    assert [formatEvent(event).split(" ", 1)[1] for event in logged] == [
+        "QUIESCENT --issue--> TRANSMITTING / start_request",
+        "TRANSMITTING --write_done--> WAITING / deliver_response",
+        "WAITING --data--> WAITING / feed_parser",
+        "WAITING --response_done--> QUIESCENT / resume_transport, notify_quiescent, release_parser",
+    ]
+
+
 class _AnswersOncePerConnection(Protocol):
     """
     A server that answers the first request of each connection and keeps it
