@@ -7,9 +7,9 @@ STAMP := $(VENV)/.installed
 PACKAGES := statechart protocol diagrams
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup graphviz test lint typecheck pytest demo bench diagrams docs clean
+.PHONY: setup graphviz nginx test lint typecheck pytest demo bench diagrams docs clean
 
-setup: $(STAMP) graphviz
+setup: $(STAMP) graphviz nginx
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,12 @@ graphviz:
 	@command -v dot >/dev/null 2>&1 || { \
 	  echo "Graphviz's dot is missing: installing it with apt-get"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq graphviz >/dev/null; }
+
+# The end-to-end tests start Debian's nginx themselves (it lives in /usr/sbin).
+nginx:
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { \
+	  echo "nginx is missing: installing it with apt-get"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nginx >/dev/null; }
 
 test: setup lint typecheck pytest
 
@@ -43,6 +49,7 @@ demo: setup
 
 bench: setup
 	$(BIN)/python bench/cycle.py
+	$(BIN)/python bench/observers.py
 
 # Every committed rendering of every chart; tests/test_generated_docs.py
 # fails when one of them no longer matches the declarations.

@@ -1,21 +1,29 @@
 """
 The Twisted side of httpchart: L{HTTP11ClientProtocol}, a drop-in for
-Twisted's class of the same name, driven by the declared connection lifecycle.
+Twisted's class of the same name, driven by the declared connection lifecycle,
+and L{HTTPConnectionPool}, which puts it under Twisted's L{Agent} and treq.
 """
 
 from .client import ClientRequest, HTTP11ClientProtocol, Observer
 from .llhttp import LLHTTPParser, MalformedResponse
+from .observe import ConnectionObserver, Trace, log_transition
 from .parser import ParserFactory, ResponseParser, TwistedParser
+from .pool import HTTP11ClientFactory, HTTPConnectionPool
 from .response import Response
 
 __all__ = [
     "ClientRequest",
+    "ConnectionObserver",
+    "HTTP11ClientFactory",
     "HTTP11ClientProtocol",
+    "HTTPConnectionPool",
     "LLHTTPParser",
     "MalformedResponse",
     "Observer",
     "ParserFactory",
     "Response",
     "ResponseParser",
+    "Trace",
     "TwistedParser",
+    "log_transition",
 ]

@@ -27,6 +27,7 @@ from twisted.web.server import NOT_DONE_YET, Site
 from httpchart.statechart import TransitionRecord
 
 from .client import HTTP11ClientProtocol
+from .observe import format_transition
 
 
 class _Hello(Resource):
@@ -133,12 +134,7 @@ class Session:
 
     def _observer(self, number: int) -> Callable[[TransitionRecord], None]:
         def observe(record: TransitionRecord) -> None:
-            elapsed = (time.monotonic() - self._started) * 1000
-            effects = ", ".join(record.effects) or "-"
-            self.say(
-                f"{elapsed:9.1f}ms  #{number}  {record.source} --{record.event}--> "
-                f"{record.target}  / {effects}"
-            )
+            self.say(format_transition(time.monotonic() - self._started, number, record))
             if record.target == "CONNECTION_LOST" and not self._lost[number].called:
                 self._lost[number].callback(None)
 

@@ -1,0 +1,50 @@
+"""
+Fixtures shared by the end-to-end tests: the files the servers serve, a test
+certificate authority, and nginx.  The end-to-end test cases are Twisted trial
+cases, which cannot take fixtures as arguments; these fixtures hand them over
+as class attributes instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .servers import Authority, Content, Nginx, running_nginx, write_content
+
+
+@pytest.fixture(scope="session")
+def content(tmp_path_factory: pytest.TempPathFactory) -> Content:
+    return write_content(tmp_path_factory.mktemp("content"))
+
+
+@pytest.fixture(scope="session")
+def authority() -> Authority:
+    return Authority()
+
+
+@pytest.fixture(scope="class")
+def served(request: pytest.FixtureRequest, content: Content, authority: Authority) -> None:
+    """
+    Give the test class C{content} and C{authority}.
+    """
+    request.cls.content = content
+    request.cls.authority = authority
+
+
+@pytest.fixture(scope="class")
+def nginx(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    content: Content,
+    authority: Authority,
+) -> Iterator[Nginx]:
+    """
+    A running nginx, also given to the test class as C{nginx}.
+    """
+    home: Path = tmp_path_factory.mktemp("nginx")
+    with running_nginx(home, content, authority) as server:
+        request.cls.nginx = server
+        yield server

@@ -1,0 +1,211 @@
+"""
+httpchart's L{HTTPConnectionPool}: its connections are httpchart's, it retries
+as Twisted's pool does, and it lets one observer watch every connection.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.internet import reactor
+from twisted.internet.defer import succeed
+from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+from twisted.logger import formatEvent, globalLogPublisher
+from twisted.trial.unittest import TestCase
+from twisted.web import client
+from twisted.web._newclient import Request
+from twisted.web.client import Agent, ResponseNeverReceived
+from twisted.web.http_headers import Headers
+
+from httpchart.protocol import (
+    HTTP11ClientFactory,
+    HTTP11ClientProtocol,
+    HTTPConnectionPool,
+    log_transition,
+)
+from httpchart.protocol.observe import TRANSITIONS
+from httpchart.statechart import TransitionRecord
+
+from .client_kit import read
+
+RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+
+class _InMemoryEndpoint:
+    """
+    Connects each protocol to a L{StringTransport} at once.
+    """
+
+    def __init__(self) -> None:
+        self.connected: list[Any] = []
+
+    def connect(self, factory: Factory[Any]) -> Any:
+        protocol = factory.buildProtocol(None)
+        assert protocol is not None
+        protocol.makeConnection(StringTransport())
+        self.connected.append(protocol)
+        return succeed(protocol)
+
+
+def _exchange(pool: HTTPConnectionPool, endpoint: _InMemoryEndpoint) -> Any:
+    """
+    One GET through C{pool}, answered in memory; the connection used.
+    """
+    used: list[Any] = []
+    pool.getConnection("key", endpoint).addCallback(used.append)
+    (connection,) = used
+    request = Request(b"GET", b"/", Headers({b"host": [b"example.com"]}), None, persistent=True)
+    connection.request(request)
+    protocol = endpoint.connected[-1]
+    protocol.dataReceived(RESPONSE)
+    return protocol
+
+
+def test_pool_builds_httpchart_connections() -> None:
+    pool = HTTPConnectionPool(Clock())
+    endpoint = _InMemoryEndpoint()
+    protocol = _exchange(pool, endpoint)
+    assert isinstance(protocol, HTTP11ClientProtocol)
+    assert isinstance(pool._factory(lambda p: None, "metadata"), HTTP11ClientFactory)
+
+
+def test_idle_connection_returns_to_the_pool_and_is_reused() -> None:
+    pool = HTTPConnectionPool(Clock())
+    endpoint = _InMemoryEndpoint()
+    first = _exchange(pool, endpoint)
+    assert pool._connections["key"] == [first]
+    second = _exchange(pool, endpoint)
+    assert second is first
+    assert len(endpoint.connected) == 1
+
+
+def test_unobserved_connections_skip_observation() -> None:
+    protocol = HTTP11ClientFactory(lambda p: None, "metadata").buildProtocol(None)
+    assert protocol._observer is None
+
+
+def test_pool_observer_sees_every_transition_numbered_by_connection_across_pools() -> None:
+    seen: list[tuple[int, TransitionRecord]] = []
+    pool = HTTPConnectionPool(
+        Clock(), observer=lambda number, record: seen.append((number, record))
+    )
+    endpoint = _InMemoryEndpoint()
+    _exchange(pool, endpoint)
+    _exchange(pool, endpoint)
+    _exchange(HTTPConnectionPool(Clock(), observer=pool.observer), endpoint)
+    numbers = sorted({number for number, _ in seen})
+    assert len(numbers) == 2
+    assert [(r.source, r.event, r.target) for n, r in seen if n == numbers[0]] == [
+        ("QUIESCENT", "issue", "TRANSMITTING"),
+        ("TRANSMITTING", "write_done", "WAITING"),
+        ("WAITING", "data", "WAITING"),
+        ("WAITING", "response_done", "QUIESCENT"),
+    ] * 2
+
+
+def test_log_transition_emits_a_structured_event() -> None:
+    events: list[dict[str, Any]] = []
+    globalLogPublisher.addObserver(events.append)
+    try:
+        record = TransitionRecord("WAITING", "response_done", "QUIESCENT", ("a", "b"))
+        log_transition(7, record)
+    finally:
+        globalLogPublisher.removeObserver(events.append)
+    (event,) = [e for e in events if e.get("log_namespace") == TRANSITIONS]
+    assert event["log_level"].name == "debug"
+    assert (event["connection"], event["source"], event["event"], event["target"]) == (
+        7,
+        "WAITING",
+        "response_done",
+        "QUIESCENT",
+    )
+    assert event["effects"] == ("a", "b")
+    assert formatEvent(event) == "#7 WAITING --response_done--> QUIESCENT / a, b"
+
+
+def test_pool_with_the_log_observer_logs_every_transition_of_its_connections() -> None:
+    events: list[dict[str, Any]] = []
+    globalLogPublisher.addObserver(events.append)
+    try:
+        _exchange(HTTPConnectionPool(Clock(), observer=log_transition), _InMemoryEndpoint())
+    finally:
+        globalLogPublisher.removeObserver(events.append)
+    logged = [e for e in events if e.get("log_namespace") == TRANSITIONS]
+    assert len({event["connection"] for event in logged}) == 1
+    assert [formatEvent(event).split(" ", 1)[1] for event in logged] == [
+        "QUIESCENT --issue--> TRANSMITTING / start_request",
+        "TRANSMITTING --write_done--> WAITING / deliver_response",
+        "WAITING --data--> WAITING / feed_parser",
+        "WAITING --response_done--> QUIESCENT / resume_transport, notify_quiescent, release_parser",
+    ]
+
+
+class _AnswersOncePerConnection(Protocol):
+    """
+    A server that answers the first request of each connection and keeps it
+    open, then closes it, unanswered, when the next request arrives: a server
+    that timed out the idle connection just as the client reused it.
+    """
+
+    answered = False
+
+    def dataReceived(self, data: bytes) -> None:
+        if self.answered:
+            self.transport.loseConnection()  # type: ignore[union-attr]
+        elif b"\r\n\r\n" in data:
+            self.answered = True
+            self.transport.write(RESPONSE)  # type: ignore[union-attr]
+
+
+class StaleConnectionTests(TestCase):
+    """
+    A request that fails on a pooled connection the server has given up on
+    is retried once on a new connection if it is idempotent, exactly as
+    Twisted's pool does.
+    """
+
+    timeout = 30
+
+    def setUp(self) -> None:
+        self.connections = 0
+
+        def build() -> Protocol:
+            self.connections += 1
+            return _AnswersOncePerConnection()
+
+        self.port = reactor.listenTCP(0, Factory.forProtocol(build), interface="127.0.0.1")
+        self.addCleanup(self.port.stopListening)
+        self.url = f"http://127.0.0.1:{self.port.getHost().port}/".encode()
+
+    def pool(self, pool_class: type[Any]) -> Any:
+        pool = pool_class(reactor)
+        self.addCleanup(pool.closeCachedConnections)
+        return pool
+
+    async def outcomes(self, pool_class: type[Any], method: bytes) -> list[object]:
+        agent = Agent(reactor, pool=self.pool(pool_class))
+        outcomes: list[object] = []
+        for _ in range(2):
+            try:
+                response = await agent.request(method, self.url)
+                outcomes.append(await read(response))
+            except ResponseNeverReceived as failed:
+                outcomes.append(type(failed))
+        return outcomes
+
+    async def test_idempotent_request_is_retried_on_a_new_connection(self) -> None:
+        assert await self.outcomes(HTTPConnectionPool, b"GET") == [b"ok", b"ok"]
+        assert self.connections == 2
+
+    async def test_other_requests_are_not_retried(self) -> None:
+        assert await self.outcomes(HTTPConnectionPool, b"POST") == [b"ok", ResponseNeverReceived]
+        assert self.connections == 1
+
+    async def test_twisteds_pool_does_the_same(self) -> None:
+        ours = await self.outcomes(HTTPConnectionPool, b"GET")
+        ours += await self.outcomes(HTTPConnectionPool, b"POST")
+        theirs = await self.outcomes(client.HTTPConnectionPool, b"GET")
+        theirs += await self.outcomes(client.HTTPConnectionPool, b"POST")
+        assert ours == theirs
