@@ -4,6 +4,7 @@ Twisted's class of the same name, driven by the declared connection lifecycle,
 and L{HTTPConnectionPool}, which puts it under Twisted's L{Agent} and treq.
 """
 
+from .agent import Agent
 from .client import ClientRequest, HTTP11ClientProtocol, Observer
 from .llhttp import LLHTTPParser, MalformedResponse
 from .observe import ConnectionObserver, Trace, log_transition
@@ -12,6 +13,7 @@ from .pool import HTTP11ClientFactory, HTTPConnectionPool
 from .response import Response
 
 __all__ = [
+    "Agent",
     "ClientRequest",
     "ConnectionObserver",
     "HTTP11ClientFactory",

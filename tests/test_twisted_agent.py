@@ -24,7 +24,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted.web import client
 from twisted.web.test import test_agent as twisted_tests
 
-from httpchart.protocol import HTTP11ClientProtocol, HTTPConnectionPool
+from httpchart.protocol import Agent, HTTP11ClientProtocol, HTTPConnectionPool
 from httpchart.protocol.pool import HTTP11ClientFactory
 
 SELECTED = (
@@ -67,8 +67,10 @@ def _substitute(case: SynchronousTestCase, substitutes: dict[str, Any]) -> None:
     Rebind C{substitutes} in Twisted's client module and its test module for
     the duration of C{case}.
     """
-    for module in (client, twisted_tests):
-        for name, replacement in substitutes.items():
+    for name, replacement in substitutes.items():
+        modules = [module for module in (client, twisted_tests) if hasattr(module, name)]
+        assert modules, f"nothing to substitute for {name}"
+        for module in modules:
             case.addCleanup(setattr, module, name, getattr(module, name))
             setattr(module, name, replacement)
 
@@ -82,8 +84,22 @@ def _against(base: type[Any], substitutes: dict[str, Any]) -> type[Any]:
     return Conformance
 
 
+AGENT_CLASSES = tuple(name for name in SELECTED if "Pool" not in name)
+
+
 def _conformance_classes() -> dict[str, type[Any]]:
     classes = {}
+    for name in AGENT_CLASSES:
+        substitutes = {
+            "HTTP11ClientProtocol": HTTP11ClientProtocol,
+            "HTTPConnectionPool": HTTPConnectionPool,
+            "_HTTP11ClientFactory": HTTP11ClientFactory,
+            "Agent": Agent,
+        }
+        conformance = _against(getattr(twisted_tests, name), substitutes)
+        conformance.__name__ = conformance.__qualname__ = f"Test{name}OnHttpchartAgent"
+        conformance.__doc__ = f"Twisted's {name} with httpchart's Agent and pool."
+        classes[conformance.__name__] = conformance
     for name in SELECTED:
         for engine, protocol in (
             ("CompiledEngine", HTTP11ClientProtocol),

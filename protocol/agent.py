@@ -1,0 +1,126 @@
+"""
+L{Agent}: Twisted's L{twisted.web.client.Agent}, on httpchart's connections,
+without the work it repeats on every request.
+
+Twisted's agent parses the request's URI and builds a new endpoint (a
+L{HostnameEndpoint}, wrapped for TLS when needed) for every request; on a
+small request over a pooled connection that is a good part of the agent's
+cost.  This agent remembers both: the parsed form of each URI it has seen (a
+bounded number of them), and one endpoint and one Host header per (scheme,
+host, port).  An idle pooled connection is taken and used at once, instead of
+through a Deferred callback that returns another Deferred.
+
+Everything else is Twisted's: the constructor and its options (the HTTPS
+policy, the connect timeout, the bind address, the pool), C{usingEndpointFactory},
+the pool's caching, limits and retries, the request and its validation.  Its
+default pool is httpchart's L{HTTPConnectionPool}, not persistent, as
+Twisted's agent's default pool is not.  An endpoint factory given to
+C{usingEndpointFactory} is asked once per (scheme, host, port), the key the
+pool keeps connections under.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.internet.defer import Deferred, fail
+from twisted.internet.interfaces import IStreamClientEndpoint
+from twisted.python.failure import Failure
+from twisted.web import client
+from twisted.web._newclient import Request, _ensureValidMethod, _ensureValidURI
+from twisted.web.client import URI
+from twisted.web.error import SchemeNotSupported
+from twisted.web.http_headers import Headers
+from twisted.web.iweb import IBodyProducer, IResponse
+
+from .pool import HTTPConnectionPool
+
+_Key = tuple[bytes, bytes, int]
+
+
+class Agent(client.Agent):
+    """
+    An L{IAgent} that sends each request over an httpchart connection from
+    its pool, a drop-in for L{twisted.web.client.Agent}.
+
+    @cvar remembered_uris: How many parsed URIs the agent keeps; when full,
+        it forgets them all and starts again.
+    """
+
+    remembered_uris = 1024
+
+    def _init(self, reactor: Any, endpointFactory: Any, pool: Any) -> None:
+        if pool is None:
+            pool = HTTPConnectionPool(reactor, persistent=False)
+        super()._init(reactor, endpointFactory, pool)  # type: ignore[no-untyped-call]
+        self._uris: dict[bytes, URI] = {}
+        self._targets: dict[_Key, tuple[IStreamClientEndpoint, bytes]] = {}
+
+    def request(
+        self,
+        method: bytes,
+        uri: bytes,
+        headers: Headers | None = None,
+        bodyProducer: IBodyProducer | None = None,
+    ) -> Deferred[IResponse]:
+        """
+        Issue a request to the server C{uri} names, on a pooled connection or
+        a new one.
+
+        @see: L{twisted.web.iweb.IAgent.request}
+        """
+        if not isinstance(method, bytes):
+            raise TypeError(f"method={method!r} is {type(method)}, but must be bytes")
+        method = _ensureValidMethod(method)
+        parsed = self._parsed(uri)
+        key = (parsed.scheme, parsed.host, parsed.port)
+        try:
+            endpoint, host = self._target(key, parsed)
+        except SchemeNotSupported:
+            return fail(Failure())
+        if headers is None:
+            headers = Headers({b"host": [host]})
+        elif not headers.hasHeader(b"host"):
+            headers = headers.copy()
+            headers.addRawHeader(b"host", host)
+        request = Request._construct(
+            method,
+            parsed.originForm,
+            headers,
+            bodyProducer,
+            persistent=self._pool.persistent,
+            parsedURI=parsed,
+        )
+        taken: list[Any] = []
+        waiting = False
+
+        def connected(connection: Any) -> Any:
+            if waiting:
+                return connection.request(request)
+            taken.append(connection)
+            return None
+
+        connecting: Deferred[Any] = self._pool.getConnection(key, endpoint)
+        connecting.addCallback(connected)
+        if taken:
+            response: Deferred[IResponse] = taken[0].request(request)
+            return response
+        waiting = True
+        return connecting
+
+    def _parsed(self, uri: bytes) -> URI:
+        parsed = self._uris.get(uri)
+        if parsed is None:
+            parsed = URI.fromBytes(_ensureValidURI(uri.strip()))
+            if len(self._uris) >= self.remembered_uris:
+                self._uris.clear()
+            self._uris[uri] = parsed
+        return parsed
+
+    def _target(self, key: _Key, parsed: URI) -> tuple[IStreamClientEndpoint, bytes]:
+        target = self._targets.get(key)
+        if target is None:
+            endpoint = self._getEndpoint(parsed)  # type: ignore[no-untyped-call]
+            host = self._computeHostValue(*key)  # type: ignore[no-untyped-call]
+            target = self._targets[key] = (endpoint, host)
+        return target
