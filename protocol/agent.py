@@ -53,7 +53,7 @@ class Agent(client.Agent):
         if pool is None:
             pool = HTTPConnectionPool(reactor, persistent=False)
         super()._init(reactor, endpointFactory, pool)  # type: ignore[no-untyped-call]
-        self._uris: dict[bytes, URI] = {}
+        self._uris: dict[bytes, tuple[URI, bytes]] = {}
         self._targets: dict[_Key, tuple[IStreamClientEndpoint, bytes]] = {}
 
     def request(
@@ -72,7 +72,7 @@ class Agent(client.Agent):
         if not isinstance(method, bytes):
             raise TypeError(f"method={method!r} is {type(method)}, but must be bytes")
         method = _ensureValidMethod(method)
-        parsed = self._parsed(uri)
+        parsed, path = self._parsed(uri)
         key = (parsed.scheme, parsed.host, parsed.port)
         try:
             endpoint, host = self._target(key, parsed)
@@ -85,7 +85,7 @@ class Agent(client.Agent):
             headers.addRawHeader(b"host", host)
         request = Request._construct(
             method,
-            parsed.originForm,
+            path,
             headers,
             bodyProducer,
             persistent=self._pool.persistent,
@@ -108,13 +108,16 @@ class Agent(client.Agent):
         waiting = True
         return connecting
 
-    def _parsed(self, uri: bytes) -> URI:
+    def _parsed(self, uri: bytes) -> tuple[URI, bytes]:
+        """
+        C{uri} parsed, and the path (with query) a request for it names.
+        """
         parsed = self._uris.get(uri)
         if parsed is None:
-            parsed = URI.fromBytes(_ensureValidURI(uri.strip()))
+            found = URI.fromBytes(_ensureValidURI(uri.strip()))
             if len(self._uris) >= self.remembered_uris:
                 self._uris.clear()
-            self._uris[uri] = parsed
+            parsed = self._uris[uri] = (found, found.originForm)
         return parsed
 
     def _target(self, key: _Key, parsed: URI) -> tuple[IStreamClientEndpoint, bytes]:

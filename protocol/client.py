@@ -86,10 +86,52 @@ class TransportProxy(TransportProxyProducer):
     Twisted's proxy has no C{abortConnection}, so C{readBody} warns and
     cannot abort the connection when its Deferred is cancelled; this one
     can, and the connection's chart handles the loss as any other.
+
+    A pause asked for while the connection is handling an event takes effect
+    when the connection is done with it, and only if nobody resumed the
+    transport meanwhile.  No byte can arrive before then, and the usual
+    exchange (the parser pauses at the end of the head until the body has a
+    consumer; the caller attaches one as soon as it gets the response, in
+    the same step) then costs no system call.
     """
 
-    def __init__(self, producer: Any) -> None:
+    _pause_wanted = False
+
+    def __init__(self, producer: Any, connection: HTTP11ClientProtocol) -> None:
         TransportProxyProducer.__init__(self, producer)
+        self._connection = connection
+
+    def pauseProducing(self) -> None:
+        """
+        Pause the transport, now or when the connection's current step ends.
+        """
+        if self._producer is None:
+            return
+        if self._connection._pending_events is None:
+            self._producer.pauseProducing()
+        else:
+            self._pause_wanted = True
+            self._connection._after_step = self._connection._finish_step
+
+    def resumeProducing(self) -> None:
+        """
+        Resume the transport, and forget a pause not applied yet.
+        """
+        self._pause_wanted = False
+        TransportProxyProducer.resumeProducing(self)
+
+    def stopProxying(self) -> None:
+        self._pause_wanted = False
+        TransportProxyProducer.stopProxying(self)
+
+    def apply_pause(self) -> None:
+        """
+        Apply a pause asked for during the step that just ended.
+        """
+        if self._pause_wanted:
+            self._pause_wanted = False
+            if self._producer is not None:
+                self._producer.pauseProducing()
 
     def abortConnection(self) -> None:
         """
@@ -127,7 +169,7 @@ class HTTP11ClientProtocol(Protocol):
     _pending_events: object = None
     _observer: Observer | None = None
     _parser: ResponseParser | None = None
-    _transportProxy: TransportProxyProducer | None = None
+    _transportProxy: TransportProxy | None = None
     _responseDeferred: Deferred[IResponse] | None = None
     _currentRequest: ClientRequest | None = None
     _finishedRequest: Deferred[IResponse] | None = None
@@ -238,13 +280,17 @@ class HTTP11ClientProtocol(Protocol):
             return
         if self._settlements is None:
             self._settlements = []
-            self._after_step = self._settle_all
         self._settlements.append((deferred, outcome))
         if self._pending_events is None:
-            self._after_step = None
-            self._settle_all()
+            self._finish_step()
+        else:
+            self._after_step = self._finish_step
 
-    def _settle_all(self) -> None:
+    def _finish_step(self) -> None:
+        """
+        The step is over: fire the Deferreds it settled, then apply a pause
+        of the transport if one is still wanted once their callbacks ran.
+        """
         settlements, self._settlements = self._settlements or [], None
         for deferred, outcome in settlements:
             if not deferred.called:
@@ -252,6 +298,8 @@ class HTTP11ClientProtocol(Protocol):
                     deferred.errback(outcome)
                 else:
                     deferred.callback(outcome)
+        if self._transportProxy is not None:
+            self._transportProxy.apply_pause()
 
     def _cancelled(self, deferred: Deferred[IResponse]) -> None:
         if deferred is self._finishedRequest:
@@ -314,7 +362,7 @@ class HTTP11ClientProtocol(Protocol):
         """
         self._currentRequest = request
         self._finishedRequest = deferred
-        proxy = self._transportProxy = TransportProxy(self.transport)
+        proxy = self._transportProxy = TransportProxy(self.transport, self)
         self._parser, self._responseDeferred = self.parser_factory(
             request, self._response_finished, proxy
         )

@@ -32,6 +32,7 @@ ConnectionDone.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from httptools import (
@@ -134,6 +135,7 @@ class LLHTTPParser:
     _framing: bytes | None = None
     _trailers: list[tuple[bytes, bytes]] | None = None
     _code = 0
+    _connection: Sequence[bytes] = ()
     _phrase = b""
     _heads = 0
     _head_bytes = 0
@@ -202,16 +204,10 @@ class LLHTTPParser:
             self._finisher(b"")
 
     def keeps_alive(self) -> bool:
-        connection = [
-            token.strip().lower()
-            for name, value in self._fields
-            if name == b"connection"
-            for token in value.split(b",")
-        ]
-        if b"close" in connection:
-            return False
         version = self.response.version if self.response is not None else (b"HTTP", 1, 1)
-        return version[1:] >= (1, 1) or b"keep-alive" in connection
+        if b"close" in self._connection:
+            return False
+        return version[1:] >= (1, 1) or b"keep-alive" in self._connection
 
     # llhttp's callbacks
 
@@ -226,30 +222,47 @@ class LLHTTPParser:
             raise HeadTooLarge(f"status line longer than {self.max_line_length} bytes", b"")
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        if len(name) + len(value) > self.max_line_length:
-            raise HeadTooLarge(f"header line longer than {self.max_line_length} bytes", name)
-        name = name.lower()
-        value = value.rstrip(b" \t")
         fields = self._fields if self._trailers is None else self._trailers
         if len(fields) >= self.max_fields:
             raise HeadTooLarge(f"more than {self.max_fields} header fields", name)
-        if self._trailers is not None:
-            self._trailers.append((name, value))
-            return
         fields.append((name, value))
-        if name == b"content-length":
-            self._length = int(value)
-        elif name == b"transfer-encoding":
-            self._framing = value.rsplit(b",", 1)[-1].strip().lower()
 
     def on_headers_complete(self) -> None:
         self._heads += 1
         self._code = self._llhttp.get_status_code()  # type: ignore[union-attr]
+        self._read_fields()
         if self._framing not in (None, b"chunked") and not self._informational():
             raise MalformedResponse("unsupported transfer coding", self._framing)
         self._fire.head_done(self)
         if self._halted:
             raise _Halt()
+
+    def _read_fields(self) -> None:
+        """
+        Make sense of the head's fields in one pass: normalise them, check
+        their length, note the framing and the Connection tokens, and keep
+        apart the ones that concern only the connection.
+        """
+        limit = self.max_line_length
+        head_request = self.request.method == b"HEAD"
+        entity: list[tuple[bytes, bytes]] = []
+        connection: list[bytes] = []
+        for raw_name, raw_value in self._fields:
+            if len(raw_name) + len(raw_value) > limit:
+                raise HeadTooLarge(f"header line longer than {limit} bytes", raw_name)
+            name, value = raw_name.lower(), raw_value.rstrip(b" \t")
+            if name not in CONNECTION_CONTROL:
+                entity.append((name, value))
+            elif name == b"content-length":
+                self._length = int(value)
+                if head_request:
+                    entity.append((name, value))
+            elif name == b"transfer-encoding":
+                self._framing = value.rsplit(b",", 1)[-1].strip().lower()
+            elif name == b"connection":
+                connection += (token.strip().lower() for token in value.split(b","))
+        self._fields = entity
+        self._connection = connection
 
     def on_body(self, data: bytes) -> None:
         self._fire.body(self, data)
@@ -279,6 +292,7 @@ class LLHTTPParser:
     def _skip_informational(self) -> None:
         self._log.info("Ignoring unexpected {code} response", code=self._code)
         self._fields = []
+        self._connection = ()
         self._phrase = b""
         self._length = self._framing = None
 
@@ -288,20 +302,16 @@ class LLHTTPParser:
     def _open_response(self) -> None:
         llhttp = self._llhttp
         assert llhttp is not None
-        headers = Headers()
-        head_request = self.request.method == b"HEAD"
-        for name, value in self._fields:
-            if name not in CONNECTION_CONTROL or (head_request and name == b"content-length"):
-                headers.addRawHeader(name, value)
         version = llhttp.get_http_version()
         response = Response._construct(
             _VERSIONS.get(version) or _version(version),
             self._code,
             self._phrase,
-            headers,
+            None,
             self.transport,
             self.request,
         )
+        response._fields = self._fields
         if self._bodiless():
             response.length = 0
         elif self._length is not None and self._framing is None:
@@ -322,7 +332,7 @@ class LLHTTPParser:
         assert response is not None
         if self._trailers:
             trailers = Headers()
-            for name, value in self._trailers:
+            for name, value in _normalized(self._trailers, self.max_line_length):
                 trailers.addRawHeader(name, value)
             response._trailers = trailers
         response._bodyDataFinished()
@@ -399,6 +409,22 @@ def _blank_line_end(window: bytes, start: int, floor: int) -> int:
         if end > floor:
             return end
         start = end - 1
+
+
+def _normalized(
+    fields: list[tuple[bytes, bytes]], max_line_length: int
+) -> list[tuple[bytes, bytes]]:
+    """
+    C{fields} with lowercase names and values without trailing whitespace.
+
+    @raise HeadTooLarge: A field is longer than C{max_line_length}.
+    """
+    normalized = []
+    for name, value in fields:
+        if len(name) + len(value) > max_line_length:
+            raise HeadTooLarge(f"header line longer than {max_line_length} bytes", name)
+        normalized.append((name.lower(), value.rstrip(b" \t")))
+    return normalized
 
 
 def _line(data: bytes) -> bytes:

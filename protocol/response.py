@@ -44,6 +44,8 @@ class Response:
     length: int | object = UNKNOWN_LENGTH
     previousResponse: IResponse | None = None
     _trailers: Headers | None = None
+    _headers: Headers | None = None
+    _fields: list[tuple[bytes, bytes]] | None = None
     _request: Any = None
     _request_proxy: Any = None
 
@@ -60,7 +62,7 @@ class Response:
         version: tuple[bytes, int, int],
         code: int,
         phrase: bytes,
-        headers: Headers,
+        headers: Headers | None,
         _transport: Any,
     ) -> None:
         """
@@ -68,13 +70,15 @@ class Response:
         @param code: The status code.
         @param phrase: The reason phrase.
         @param headers: The response's headers, without the ones that only
-            concern the connection.
+            concern the connection; C{None} when a parser gives the fields
+            instead (as C{_fields}), to be made into L{Headers} only if
+            someone reads them.
         @param _transport: What the body's consumer may pause and resume.
         """
         self.version = version
         self.code = code
         self.phrase = phrase
-        self.headers = headers
+        self._headers = headers
         self._transport = _transport
         self._bodyBuffer = []
 
@@ -84,7 +88,7 @@ class Response:
         version: tuple[bytes, int, int],
         code: int,
         phrase: bytes,
-        headers: Headers,
+        headers: Headers | None,
         _transport: Any,
         request: Any,
     ) -> Response:
@@ -94,6 +98,23 @@ class Response:
         response = cls(version, code, phrase, headers, _transport)
         response._request = request
         return response
+
+    @property
+    def headers(self) -> Headers:
+        """
+        The response's headers, without the ones that only concern the
+        connection.
+        """
+        if self._headers is None:
+            headers = self._headers = Headers()
+            for name, value in self._fields or ():
+                headers.addRawHeader(name, value)
+            self._fields = None
+        return self._headers
+
+    @headers.setter
+    def headers(self, headers: Headers) -> None:
+        self._headers, self._fields = headers, None
 
     @property
     def request(self) -> Any:

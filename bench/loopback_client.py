@@ -1,0 +1,204 @@
+"""
+One client of the loopback benchmark, run in its own process: it makes
+C{--requests} GET requests to C{--url} over C{--concurrency} persistent
+connections, after a warm-up, and prints one line of JSON: the requests
+made, the wall time, the process's CPU time and the failures.
+
+The clients:
+
+  - C{twisted}: Twisted's Agent and HTTPConnectionPool;
+  - C{twisted-agent-httpchart-pool}: Twisted's Agent on httpchart's pool;
+  - C{httpchart}: httpchart's Agent on httpchart's pool;
+  - C{aiohttp}: aiohttp's client session, on asyncio;
+  - C{httptools}: a minimal Twisted protocol that writes the request and
+    parses the response with httptools and nothing else, the practical
+    limit for a Twisted client in Python.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+import warnings
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+
+async def _measure(
+    run: Callable[[int], Awaitable[int]], warmup: int, requests: int
+) -> dict[str, Any]:
+    """
+    Warm up, then time C{requests} requests: wall time and this process's
+    CPU time.
+    """
+    await run(warmup)
+    wall, cpu = time.perf_counter(), time.process_time()
+    failures = await run(requests)
+    return {
+        "requests": requests,
+        "seconds": time.perf_counter() - wall,
+        "cpu_seconds": time.process_time() - cpu,
+        "failures": failures,
+    }
+
+
+def _twisted(url: str, concurrency: int, flavour: str) -> Callable[[int], Awaitable[int]]:
+    from twisted.internet import reactor
+    from twisted.web import client
+    from twisted.web.client import readBody
+
+    from httpchart.protocol import Agent, HTTPConnectionPool
+
+    pool: Any
+    if flavour == "twisted":
+        pool = client.HTTPConnectionPool(reactor)
+    else:
+        pool = HTTPConnectionPool(reactor)
+    pool.maxPersistentPerHost = concurrency
+    agent = (
+        Agent(reactor, pool=pool) if flavour == "httpchart" else client.Agent(reactor, pool=pool)
+    )
+    target = url.encode()
+
+    async def worker(share: int) -> int:
+        failures = 0
+        for _ in range(share):
+            try:
+                response = await agent.request(b"GET", target)
+                await readBody(response)
+            except Exception:
+                failures += 1
+        return failures
+
+    async def run(requests: int) -> int:
+        from twisted.internet.defer import Deferred, gatherResults
+
+        shares = [
+            requests // concurrency + (i < requests % concurrency) for i in range(concurrency)
+        ]
+        done = await gatherResults([Deferred.fromCoroutine(worker(s)) for s in shares])
+        return sum(done)
+
+    return run
+
+
+def _httptools(url: str, concurrency: int) -> Callable[[int], Awaitable[int]]:
+    import httptools
+    from twisted.internet import reactor
+    from twisted.internet.defer import Deferred, gatherResults
+    from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
+    from twisted.internet.protocol import Protocol
+
+    parts = urlsplit(url)
+    request = f"GET {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n\r\n".encode()
+
+    class Minimal(Protocol):
+        def __init__(self) -> None:
+            self.parser = httptools.HttpResponseParser(self)
+            self.left = 0
+            self.done: Deferred[int] | None = None
+
+        def go(self, requests: int) -> Deferred[int]:
+            self.left, self.done = requests, Deferred()
+            self.transport.write(request)  # type: ignore[union-attr]
+            return self.done
+
+        def dataReceived(self, data: bytes) -> None:
+            self.parser.feed_data(data)
+
+        def on_body(self, body: bytes) -> None:
+            pass
+
+        def on_message_complete(self) -> None:
+            self.left -= 1
+            if self.left:
+                self.transport.write(request)  # type: ignore[union-attr]
+            elif self.done is not None:
+                self.done, done = None, self.done
+                done.callback(0)
+
+    connections: list[Minimal] = []
+
+    async def run(requests: int) -> int:
+        if not connections:
+            endpoint = TCP4ClientEndpoint(reactor, parts.hostname or "", parts.port or 80)
+            for _ in range(concurrency):
+                connections.append(await connectProtocol(endpoint, Minimal()))
+        shares = [
+            requests // concurrency + (i < requests % concurrency) for i in range(concurrency)
+        ]
+        done = await gatherResults([c.go(s) for c, s in zip(connections, shares, strict=True)])
+        return sum(done)
+
+    return run
+
+
+def _aiohttp(url: str, concurrency: int, warmup: int, requests: int) -> dict[str, Any]:
+    import aiohttp
+
+    async def main() -> dict[str, Any]:
+        connector = aiohttp.TCPConnector(limit=concurrency)
+        async with aiohttp.ClientSession(connector=connector) as session:
+
+            async def worker(share: int) -> int:
+                failures = 0
+                for _ in range(share):
+                    try:
+                        async with session.get(url) as response:
+                            await response.read()
+                    except Exception:
+                        failures += 1
+                return failures
+
+            async def run(total: int) -> int:
+                shares = [
+                    total // concurrency + (i < total % concurrency) for i in range(concurrency)
+                ]
+                return sum(await asyncio.gather(*(worker(s) for s in shares)))
+
+            return await _measure(run, warmup, requests)
+
+    return asyncio.run(main())
+
+
+def main() -> None:
+    # readBody warns on every call that Twisted's transport proxy cannot abort.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    parser = argparse.ArgumentParser()
+    parser.add_argument("client")
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--requests", type=int, default=20000)
+    parser.add_argument("--warmup", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=8)
+    options = parser.parse_args()
+    if options.client == "aiohttp":
+        result = _aiohttp(options.url, options.concurrency, options.warmup, options.requests)
+    else:
+        from twisted.internet.defer import Deferred
+        from twisted.internet.task import react
+
+        if options.client == "httptools":
+            run = _httptools(options.url, options.concurrency)
+        else:
+            run = _twisted(options.url, options.concurrency, options.client)
+        results: list[dict[str, Any]] = []
+
+        async def measured(reactor: Any) -> None:
+            results.append(await _measure(run, options.warmup, options.requests))
+
+        try:
+            react(lambda reactor: Deferred.fromCoroutine(measured(reactor)))
+        except SystemExit as exited:
+            if exited.code:
+                raise
+        result = results[0]
+    json.dump(result, sys.stdout)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()
