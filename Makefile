@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PACKAGES := statechart protocol diagrams
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup graphviz nginx test lint typecheck pytest demo bench diagrams docs clean
+.PHONY: setup graphviz nginx test lint typecheck pytest demo bench bench-quick diagrams docs clean
 
 setup: $(STAMP) graphviz nginx
 
@@ -48,8 +48,10 @@ demo: setup
 	$(BIN)/python -m httpchart.protocol demo
 
 bench: setup
-	$(BIN)/python bench/cycle.py
-	$(BIN)/python bench/observers.py
+	$(BIN)/python bench/run.py
+
+bench-quick: setup
+	$(BIN)/python bench/run.py --quick
 
 # Every committed rendering of every chart; tests/test_generated_docs.py
 # fails when one of them no longer matches the declarations.

@@ -104,8 +104,15 @@ def report(
     header += [f"{c}/{baseline}" for c in contenders if c != baseline]
     rows = []
     for result in results:
-        row = [result.case, *(f"{result.median(c):.1f}" for c in contenders)]
-        row += [f"{result.ratio(c, baseline):.2f}" for c in contenders if c != baseline]
+        row = [
+            result.case,
+            *(f"{result.median(c):.1f}" if c in result.rounds else "-" for c in contenders),
+        ]
+        row += [
+            f"{result.ratio(c, baseline):.2f}" if c in result.rounds else "-"
+            for c in contenders
+            if c != baseline
+        ]
         rows.append(row)
     widths = [max(len(line[i]) for line in [header, *rows]) for i in range(len(header))]
     lines = [
