@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from twisted.internet.defer import Deferred, fail
+from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.interfaces import IStreamClientEndpoint
 from twisted.python.failure import Failure
 from twisted.web import client
@@ -54,6 +54,7 @@ class Agent(client.Agent):
             pool = HTTPConnectionPool(reactor, persistent=False)
         super()._init(reactor, endpointFactory, pool)  # type: ignore[no-untyped-call]
         self._uris: dict[bytes, tuple[URI, bytes]] = {}
+        self._heads: dict[tuple[bytes, bytes, bool], bytes] = {}
         self._targets: dict[_Key, tuple[IStreamClientEndpoint, bytes]] = {}
 
     def request(
@@ -78,19 +79,22 @@ class Agent(client.Agent):
             endpoint, host = self._target(key, parsed)
         except SchemeNotSupported:
             return fail(Failure())
+        persistent = self._pool.persistent
+        remembered = headers is None and bodyProducer is None
         if headers is None:
             headers = Headers({b"host": [host]})
         elif not headers.hasHeader(b"host"):
             headers = headers.copy()
             headers.addRawHeader(b"host", host)
-        request = Request._construct(
-            method,
-            path,
-            headers,
-            bodyProducer,
-            persistent=self._pool.persistent,
-            parsedURI=parsed,
+        request = (_Remembered if remembered else Request)._construct(
+            method, path, headers, bodyProducer, persistent=persistent, parsedURI=parsed
         )
+        if remembered:
+            key_bytes = (method, uri, persistent)
+            head = self._heads.get(key_bytes)
+            if head is None:
+                head = self._heads[key_bytes] = _written_head(request)
+            request.head = head
         taken: list[Any] = []
         waiting = False
 
@@ -117,6 +121,7 @@ class Agent(client.Agent):
             found = URI.fromBytes(_ensureValidURI(uri.strip()))
             if len(self._uris) >= self.remembered_uris:
                 self._uris.clear()
+                self._heads.clear()
             parsed = self._uris[uri] = (found, found.originForm)
         return parsed
 
@@ -127,3 +132,36 @@ class Agent(client.Agent):
             host = self._computeHostValue(*key)  # type: ignore[no-untyped-call]
             target = self._targets[key] = (endpoint, host)
         return target
+
+
+class _Remembered(Request):
+    """
+    A request without headers or body of its own, whose bytes the agent
+    already knows.
+    """
+
+    head = b""
+
+    def writeTo(self, transport: Any) -> Deferred[None]:
+        transport.write(self.head)
+        return succeed(None)
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+    def writeSequence(self, data: list[bytes]) -> None:
+        self.written.extend(data)
+
+
+def _written_head(request: Request) -> bytes:
+    """
+    The bytes Twisted's L{Request} writes for C{request}, which has no body.
+    """
+    collector = _Collector()
+    Request.writeTo(request, collector)
+    return b"".join(collector.written)

@@ -52,21 +52,9 @@ from twisted.web.iweb import IResponse
 from httpchart.statechart import ChartSpec, CompiledEngine, ResponseParsing
 
 from .parser import Finisher
-from .response import Response
+from .response import CONNECTION_CONTROL, Response
 
-# Headers that describe the connection rather than the response.
-CONNECTION_CONTROL = frozenset(
-    {
-        b"content-length",
-        b"connection",
-        b"keep-alive",
-        b"te",
-        b"trailers",
-        b"transfer-encoding",
-        b"upgrade",
-        b"proxy-connection",
-    }
-)
+_CONTROL_LENGTHS = frozenset(len(name) for name in CONNECTION_CONTROL)
 _BODILESS_STATUS = frozenset({204, 304})
 _VERSIONS = {"1.1": (b"HTTP", 1, 1), "1.0": (b"HTTP", 1, 0)}
 
@@ -239,29 +227,25 @@ class LLHTTPParser:
 
     def _read_fields(self) -> None:
         """
-        Make sense of the head's fields in one pass: normalise them, check
-        their length, note the framing and the Connection tokens, and keep
-        apart the ones that concern only the connection.
+        Check the head's fields and find the ones the parser needs: the
+        framing (Content-Length, Transfer-Encoding) and the Connection tokens.
+        Only names as long as a connection-control header's are lowercased;
+        the response normalises the rest if someone reads them.
         """
         limit = self.max_line_length
-        head_request = self.request.method == b"HEAD"
-        entity: list[tuple[bytes, bytes]] = []
         connection: list[bytes] = []
-        for raw_name, raw_value in self._fields:
-            if len(raw_name) + len(raw_value) > limit:
-                raise HeadTooLarge(f"header line longer than {limit} bytes", raw_name)
-            name, value = raw_name.lower(), raw_value.rstrip(b" \t")
-            if name not in CONNECTION_CONTROL:
-                entity.append((name, value))
-            elif name == b"content-length":
+        for name, value in self._fields:
+            if len(name) + len(value) > limit:
+                raise HeadTooLarge(f"header line longer than {limit} bytes", name)
+            if len(name) not in _CONTROL_LENGTHS:
+                continue
+            lowered = name.lower()
+            if lowered == b"content-length":
                 self._length = int(value)
-                if head_request:
-                    entity.append((name, value))
-            elif name == b"transfer-encoding":
+            elif lowered == b"transfer-encoding":
                 self._framing = value.rsplit(b",", 1)[-1].strip().lower()
-            elif name == b"connection":
+            elif lowered == b"connection":
                 connection += (token.strip().lower() for token in value.split(b","))
-        self._fields = entity
         self._connection = connection
 
     def on_body(self, data: bytes) -> None:
@@ -312,6 +296,7 @@ class LLHTTPParser:
             self.request,
         )
         response._fields = self._fields
+        response._keeps_length = self.request.method == b"HEAD"
         if self._bodiless():
             response.length = 0
         elif self._length is not None and self._framing is None:

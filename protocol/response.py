@@ -21,6 +21,21 @@ from zope.interface import implementer
 
 from httpchart.statechart import BodyDelivery, ChartSpec, CompiledEngine
 
+# Headers that describe the connection rather than the response; a response's
+# headers leave them out (except Content-Length in the response to HEAD).
+CONNECTION_CONTROL = frozenset(
+    {
+        b"content-length",
+        b"connection",
+        b"keep-alive",
+        b"te",
+        b"trailers",
+        b"transfer-encoding",
+        b"upgrade",
+        b"proxy-connection",
+    }
+)
+
 # The reason given to a body's consumer when the whole body arrived.  It
 # carries no traceback and is never changed, so every response shares it.
 _BODY_COMPLETE = Failure(ResponseDone("Response body fully received"))
@@ -46,6 +61,7 @@ class Response:
     _trailers: Headers | None = None
     _headers: Headers | None = None
     _fields: list[tuple[bytes, bytes]] | None = None
+    _keeps_length = False
     _request: Any = None
     _request_proxy: Any = None
 
@@ -70,9 +86,10 @@ class Response:
         @param code: The status code.
         @param phrase: The reason phrase.
         @param headers: The response's headers, without the ones that only
-            concern the connection; C{None} when a parser gives the fields
-            instead (as C{_fields}), to be made into L{Headers} only if
-            someone reads them.
+            concern the connection; C{None} when a parser gives the raw
+            fields instead (as C{_fields}, with C{_keeps_length} true in the
+            response to HEAD), to be made into L{Headers} only if someone
+            reads them.
         @param _transport: What the body's consumer may pause and resume.
         """
         self.version = version
@@ -108,7 +125,11 @@ class Response:
         if self._headers is None:
             headers = self._headers = Headers()
             for name, value in self._fields or ():
-                headers.addRawHeader(name, value)
+                lowered = name.lower()
+                if lowered not in CONNECTION_CONTROL or (
+                    self._keeps_length and lowered == b"content-length"
+                ):
+                    headers.addRawHeader(lowered, value.rstrip(b" \t"))
             self._fields = None
         return self._headers
 
