@@ -33,8 +33,8 @@ from twisted.web._newclient import (
 from twisted.web.iweb import IResponse
 
 from httpchart.statechart import (
+    Charted,
     ChartSpec,
-    CompiledEngine,
     ConnectionLifecycle,
     Engine,
     ReferenceEngine,
@@ -141,7 +141,7 @@ class TransportProxy(TransportProxyProducer):
             self._producer.abortConnection()
 
 
-class HTTP11ClientProtocol(Protocol):
+class HTTP11ClientProtocol(Protocol, Charted):
     """
     An HTTP/1.1 client connection that carries one request at a time, a
     drop-in for L{twisted.web._newclient.HTTP11ClientProtocol}.
@@ -160,13 +160,10 @@ class HTTP11ClientProtocol(Protocol):
     chart: ClassVar[type[ConnectionLifecycle]] = ConnectionLifecycle
     engine: ClassVar[EngineName] = "compiled"
     parser_factory: ClassVar[ParserFactory] = LLHTTPParser.open
-    _compiled: ClassVar[CompiledEngine]
     _log: ClassVar[Logger] = Logger()
 
     _state: str = "QUIESCENT"
     _engine: Engine
-    _fire: Any
-    _pending_events: object = None
     _observer: Observer | None = None
     _parser: ResponseParser | None = None
     _transportProxy: TransportProxy | None = None
@@ -203,14 +200,10 @@ class HTTP11ClientProtocol(Protocol):
         if observer is not None:
             self._observer = self._guarded(observer)
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        cls._compile()
-
     @classmethod
     def _compile(cls) -> None:
-        cls._compiled = cls._engine = CompiledEngine(ChartSpec.of(cls.chart), cls)
-        cls._fire = cls._compiled.fire
+        super()._compile()
+        cls._engine = cls._compiled
 
     @property
     def state(self) -> str:
@@ -556,6 +549,3 @@ class HTTP11ClientProtocol(Protocol):
         Fire C{deferred} at once: the connection is already lost.
         """
         self._settle(deferred, None)
-
-
-HTTP11ClientProtocol._compile()

@@ -49,7 +49,7 @@ from twisted.web.http import PotentialDataLoss, _DataLoss
 from twisted.web.http_headers import Headers
 from twisted.web.iweb import IResponse
 
-from httpchart.statechart import ChartSpec, CompiledEngine, ResponseParsing
+from httpchart.statechart import Charted, ResponseParsing
 
 from .parser import Finisher
 from .response import CONNECTION_CONTROL, Response
@@ -84,7 +84,7 @@ class _Halt(Exception):
     """
 
 
-class LLHTTPParser:
+class LLHTTPParser(Charted):
     """
     Reads one response, for one request, off a connection.
 
@@ -105,15 +105,10 @@ class LLHTTPParser:
     max_fields: ClassVar[int] = 256
     max_head_size: ClassVar[int] = 65536
 
-    chart: ClassVar[type[ResponseParsing]] = ResponseParsing
-    _compiled: ClassVar[CompiledEngine]
-    _fire: ClassVar[Any]
+    chart = ResponseParsing
     _log: ClassVar[Logger] = Logger()
 
     _state: str = "HEAD"
-    _pending_events: object = None
-    _observer: object = None
-    _after_step: object = None
     response: Response | None = None
     _any_bytes = False
     _halted = False
@@ -367,15 +362,6 @@ class LLHTTPParser:
             end = _blank_line_end(window, max(end, 0), len(tail))
         return data[end - len(tail) :] if end >= 0 else b""
 
-    @classmethod
-    def _compile(cls) -> None:
-        cls._compiled = CompiledEngine(ChartSpec.of(cls.chart), cls)
-        cls._fire = cls._compiled.fire
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        cls._compile()
-
 
 def _blank_line_end(window: bytes, start: int, floor: int) -> int:
     """
@@ -422,6 +408,3 @@ def _line(data: bytes) -> bytes:
 def _version(text: str) -> tuple[bytes, int, int]:
     major, minor = text.split(".")
     return (b"HTTP", int(major), int(minor))
-
-
-LLHTTPParser._compile()

@@ -19,7 +19,7 @@ from twisted.web.http_headers import Headers
 from twisted.web.iweb import UNKNOWN_LENGTH, IResponse
 from zope.interface import implementer
 
-from httpchart.statechart import BodyDelivery, ChartSpec, CompiledEngine
+from httpchart.statechart import BodyDelivery, Charted
 
 # Headers that describe the connection rather than the response; a response's
 # headers leave them out (except Content-Length in the response to HEAD).
@@ -42,7 +42,7 @@ _BODY_COMPLETE = Failure(ResponseDone("Response body fully received"))
 
 
 @implementer(IResponse)
-class Response:
+class Response(Charted):
     """
     An HTTP response: status, headers, and a body delivered to the protocol
     given to L{deliverBody}.
@@ -51,9 +51,7 @@ class Response:
     chunked response, once its body has been read; empty otherwise.
     """
 
-    chart: ClassVar[type[BodyDelivery]] = BodyDelivery
-    _compiled: ClassVar[CompiledEngine]
-    _fire: ClassVar[Any]
+    chart = BodyDelivery
     _log: ClassVar[Logger] = Logger()
 
     length: int | object = UNKNOWN_LENGTH
@@ -66,9 +64,6 @@ class Response:
     _request_proxy: Any = None
 
     _state: str = "INITIAL"
-    _pending_events: object = None
-    _observer: object = None
-    _after_step: object = None
     _bodyProtocol: Any = None
     _bodyBuffer: list[bytes] | None
     _reason: Failure
@@ -215,15 +210,3 @@ class Response:
             protocol.connectionLost(self._reason)
         except Exception:
             self._log.failure("response body consumer failed in connectionLost")
-
-    @classmethod
-    def _compile(cls) -> None:
-        cls._compiled = CompiledEngine(ChartSpec.of(cls.chart), cls)
-        cls._fire = cls._compiled.fire
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        cls._compile()
-
-
-Response._compile()

@@ -12,6 +12,7 @@ knows about sockets or the reactor.
 from .body import BodyDelivery
 from .engines import CompiledEngine, Engine, LifecycleError, Payload, ReferenceEngine
 from .lifecycle import ConnectionLifecycle
+from .model import Charted
 from .parsing import ResponseParsing
 from .recorder import Recorder
 from .spec import Branch, ChartDefinitionError, ChartSpec, Guard, TransitionRecord
@@ -28,6 +29,7 @@ __all__ = [
     "Branch",
     "ChartDefinitionError",
     "ChartSpec",
+    "Charted",
     "CompiledEngine",
     "ConnectionLifecycle",
     "Engine",
