@@ -586,7 +586,7 @@ def explore(
     """
     explorer = _Explorer(engine, protocol_class, configuration, verify_merges)
     began = time.perf_counter()
-    with _frozen_heap(), explorer.watching():
+    with frozen_heap(), explorer.watching():
         root = explorer.discover(())
         explorer.visit(root, depth)
     return Exploration(
@@ -601,11 +601,12 @@ def explore(
 
 
 @contextmanager
-def _frozen_heap() -> Iterator[None]:
+def frozen_heap() -> Iterator[None]:
     """
     Move everything alive now out of the garbage collector's way, so that the
-    collections after every step only look at what was created since (see
-    L{_Explorer._drop}).
+    collections after every step only look at what was created since.  Code
+    that drops a connection and collects it calls C{gc.freeze()} again, for
+    the same reason (see L{_Explorer._drop}).
     """
     gc.collect()
     gc.freeze()
