@@ -136,9 +136,7 @@ class Before:
 
     state: str
     fired: tuple[bool, ...]
-    aborts: int
     quiescent_calls: int
-    parsers: int
 
 
 def fingerprint(run: Run) -> Fingerprint:
@@ -264,9 +262,7 @@ def advance(run: Run, entry: Input, *, check: bool = True) -> tuple[TransitionRe
     before = Before(
         rig.protocol.state,
         tuple(c.fired for c in rig.callers),
-        len(rig.aborts),
         len(rig.quiescent_states),
-        len(rig._parsers),
     )
     if entry.kind == "cancel" and not rig.callers[-1].fired:
         run.cancelled.add(len(rig.callers) - 1)
@@ -309,7 +305,7 @@ def check_step(
     """
     _check_transitions(run, before, records, calls)
     _check_callers(run, entry, before)
-    _check_aborts(run, before)
+    _check_aborts(run)
     _check_quiescence(run, before, records)
     _check_transport(run, records)
     _check_logs_and_deferreds(run, calls)
@@ -404,7 +400,7 @@ def _reason_fits(run: Run, entry: Input, cancelled: bool, reason: type) -> bool:
     return False
 
 
-def _check_aborts(run: Run, before: Before) -> None:
+def _check_aborts(run: Run) -> None:
     lost = run.rig.protocol.state == CL
     for deferred in run.rig.aborts:
         if deferred.called is not lost:

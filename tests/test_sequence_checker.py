@@ -27,7 +27,7 @@ from twisted.web._newclient import RequestGenerationFailed
 from httpchart.protocol import HTTP11ClientProtocol
 from httpchart.statechart import TransitionRecord
 
-from .checker import TABLE_RECORDS, Run, Violation, explore
+from .checker import TABLE_RECORDS, Run, Violation, explore, fingerprint
 from .rig import spied
 from .test_protocol_table import SCENARIOS
 from .transition_table import ROWS, A, Q
@@ -79,12 +79,13 @@ def test_merged_configurations_take_the_same_next_steps(report: Callable[[str], 
     assert exploration.merges > exploration.configurations
 
 
-def test_a_careless_fingerprint_is_caught() -> None:
-    def state_only(run: Run) -> tuple[object, ...]:
-        return (run.rig.protocol.state,)
+def test_a_fingerprint_that_forgets_what_the_parser_read_is_caught() -> None:
+    def careless(run: Run) -> tuple[object, ...]:
+        complete = fingerprint(run)
+        return (*complete[:4], run.rig.protocol._parser is not None, *complete[5:])
 
     with pytest.raises(Violation, match="merged configurations whose next steps differ"):
-        explore("compiled", 3, verify_merges=True, configuration=state_only)
+        explore("compiled", 3, verify_merges=True, configuration=careless)
 
 
 def test_unreachable_rows_are_few_and_explained() -> None:
