@@ -364,7 +364,7 @@ def check_outcome(run: Run, entry: Input, index: int, caller: Caller) -> None:
     cancelled = entry.kind == "cancel" and index in run.cancelled
     text = f"request #{index} fired with {describe(outcome)} on {entry.name}"
     if not isinstance(outcome, Failure):
-        if cancelled or not IResponse.providedBy(outcome) or outcome.code != 200:  # type: ignore[attr-defined]
+        if cancelled or not IResponse.providedBy(outcome) or outcome.code != 200:
             raise run.fail(f"{text}: not a failure it should be")
         return
     if not outcome.check(*DOCUMENTED_FAILURES):

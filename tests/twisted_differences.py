@@ -215,6 +215,7 @@ def _abandoned_parser(step: Step) -> bool:
         and step.differing <= {"unhandled", "transport"}
         and not step.ours.unhandled
         and step.ours.transport == ()
+        and step.twisted.transport in ((), ("transport:lose",))
     )
 
 
