@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PACKAGES := statechart protocol diagrams
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup graphviz nginx test lint typecheck pytest demo bench bench-quick diagrams docs clean
+.PHONY: setup graphviz nginx test lint typecheck pytest check-deep demo bench bench-quick diagrams docs clean
 
 setup: $(STAMP) graphviz nginx
 
@@ -43,6 +43,11 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The exhaustive event-sequence checker, deeper than make test takes it:
+# every sequence of up to 14 inputs (10 on the reference engine).
+check-deep: setup
+	HTTPCHART_CHECK_DEPTH=14 $(BIN)/python -m pytest tests/test_sequence_checker.py
 
 demo: setup
 	$(BIN)/python -m httpchart.protocol demo

@@ -1,18 +1,40 @@
 """
-Fixtures shared by the end-to-end tests: the files the servers serve, a test
+Shared pytest plumbing.
+
+Fixtures for the end-to-end tests: the files the servers serve, a test
 certificate authority, and nginx.  The end-to-end test cases are Twisted trial
 cases, which cannot take fixtures as arguments; these fixtures hand them over
 as class attributes instead.
+
+The C{report} fixture, whose lines (how much the exhaustive checker explored,
+say) are printed at the end of the run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from .servers import Authority, Content, Nginx, running_nginx, write_content
+
+_REPORTED: list[str] = []
+
+
+@pytest.fixture
+def report() -> Callable[[str], None]:
+    """
+    Add a line to the summary printed after the tests.
+    """
+    return _REPORTED.append
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _REPORTED:
+        terminalreporter.section("what the checks covered")
+        for line in _REPORTED:
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")

@@ -31,14 +31,15 @@ import functools
 import gc
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.defer import CancelledError, Deferred, fail, succeed
 from twisted.internet.error import ConnectionLost
 from twisted.internet.protocol import Protocol
 from twisted.internet.testing import StringTransport
 from twisted.logger import globalLogPublisher
 from twisted.python.failure import Failure
+from twisted.web._newclient import HTTP11ClientProtocol as TwistedProtocol
 from twisted.web._newclient import (
     RequestGenerationFailed,
     RequestNotSent,
@@ -50,6 +51,12 @@ from httpchart.statechart import TransitionRecord
 
 LATE_WRITE_FORMAT = "Error writing request, but not in valid state to finalize request: {state}"
 OWN_FAILURES = (RequestNotSent, RequestGenerationFailed, RequestTransmissionFailed)
+
+WriteMode = Literal["pending", "done", "fails"]
+"""
+How a fake request's writeTo turns out: left to the test (C{pending}),
+finished at once (C{done}) or failed at once with L{WriteBroke} (C{fails}).
+"""
 
 
 class WriteBroke(Exception):
@@ -89,18 +96,23 @@ class RecordingTransport(StringTransport):
 
 class FakeRequest:
     """
-    A request whose write is finished or failed by the test.
+    A request whose write finishes or fails at once, or is left to the test.
     """
 
     method = b"GET"
 
-    def __init__(self, rig: Rig, persistent: bool) -> None:
+    def __init__(self, rig: Rig, persistent: bool, write: WriteMode = "pending") -> None:
         self.rig = rig
         self.persistent = persistent
+        self.write = write
         self.writing: Deferred[None] | None = None
 
     def writeTo(self, transport: object) -> Deferred[None]:
         self.rig.fact("request:writeTo")
+        if self.write == "done":
+            return succeed(None)
+        if self.write == "fails":
+            return fail(WriteBroke())
         self.writing = Deferred(lambda d: self.rig.fact("request:cancelled"))
         self.rig.writer = self
         return self.writing
@@ -117,9 +129,13 @@ class SpyParser(LLHTTPParser):
     rig: Rig
     outcome: object = None
     settled = False
+    head_reads: tuple[bytes, ...] = ()
+    """The reads fed before the response's head was complete, in order."""
 
     def dataReceived(self, data: bytes) -> None:
         self.rig.fact("parser:fed")
+        if self.response is None:
+            self.head_reads += (data,)
         super().dataReceived(data)
 
     def connectionLost(self, reason: Failure | None = None) -> None:
@@ -143,6 +159,7 @@ class Caller:
     deferred: Deferred[Any]
     outcome: object = None
     fired: bool = False
+    firings: int = 0
 
 
 def spied(cls: type[Any]) -> type[Any]:
@@ -172,6 +189,9 @@ SpyProtocol = spied(HTTP11ClientProtocol)
 class Rig:
     """
     One connection under test.  See the module docstring for the facts.
+
+    @ivar protocol_class: The connection's class: httpchart's, spied on (see
+        L{spied}), unless a test brings a (spied) variant.
     """
 
     engine: str = "compiled"
@@ -181,19 +201,25 @@ class Rig:
     aborts: list[Deferred[None]] = field(default_factory=list)
     on_quiescent: Callable[[], None] | None = None
     writer: FakeRequest | None = None
+    quiescent_states: list[str] = field(default_factory=list)
+    protocol_class: type[Any] = SpyProtocol
 
     def __post_init__(self) -> None:
         self.transport = RecordingTransport(self)
-        self.protocol = SpyProtocol(
+        self._parsers: list[SpyParser] = []
+        self.protocol = self._connect()
+        self.protocol.makeConnection(self.transport)
+        globalLogPublisher.addObserver(self._logged)
+
+    def _connect(self) -> Any:
+        protocol = self.protocol_class(
             self._quiescent,
             engine=self.engine,
-            observer=self.records.append,  # type: ignore[arg-type]
+            observer=self.records.append,
         )
-        self.protocol.effect_calls = []
-        self.protocol.parser_factory = self._open_parser  # type: ignore[misc]
-        self.protocol.makeConnection(self.transport)
-        self._parsers: list[SpyParser] = []
-        globalLogPublisher.addObserver(self._logged)
+        protocol.effect_calls = []
+        protocol.parser_factory = self._open_parser
+        return protocol
 
     def close(self) -> None:
         """
@@ -208,14 +234,15 @@ class Rig:
 
     # What the world does to a connection
 
-    def request(self, persistent: bool = True) -> Caller:
-        request = FakeRequest(self, persistent)
+    def request(self, persistent: bool = True, write: WriteMode = "pending") -> Caller:
+        request = FakeRequest(self, persistent, write)
         deferred = self.protocol.request(request)
         caller = Caller(request, deferred)
         self.callers.append(caller)
 
         def settled(outcome: object) -> None:
             caller.outcome, caller.fired = outcome, True
+            caller.firings += 1
             if isinstance(outcome, Failure) and outcome.check(*OWN_FAILURES):
                 exception = outcome.value
                 reasons = ",".join(r.type.__name__ for r in getattr(exception, "reasons", []))
@@ -315,8 +342,9 @@ class Rig:
 
     # Plumbing
 
-    def _quiescent(self, protocol: object) -> None:
+    def _quiescent(self, protocol: Any) -> None:
         self.fact("quiescent")
+        self.quiescent_states.append(protocol.state)
         if self.on_quiescent is not None:
             self.on_quiescent()
 
@@ -341,6 +369,22 @@ class Rig:
             self.fact("log:unhandled")
         elif "log_failure" in event:
             self.fact(f"log:failure:{text}")
+
+
+@dataclass
+class TwistedRig(Rig):
+    """
+    The same fakes around Twisted's own C{HTTP11ClientProtocol}, for the
+    differential tests.  Twisted's class runs no declared effects, so its
+    C{records} and C{effect_calls} stay empty.
+    """
+
+    engine: str = "twisted"
+
+    def _connect(self) -> Any:
+        protocol = TwistedProtocol(self._quiescent)
+        protocol.effect_calls = []
+        return protocol
 
 
 def _cancelled(outcome: object) -> bool:

@@ -9,23 +9,27 @@ each case.
 
 from __future__ import annotations
 
+import gc
 import warnings
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, fail
 from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.internet.testing import StringTransport
 from twisted.logger import globalLogPublisher
 from twisted.python.failure import Failure
-from twisted.web._newclient import HTTP11ClientProtocol as TwistedProtocol
 from twisted.web._newclient import (
+    ConnectionAborted,
     ParseError,
     Request,
+    RequestGenerationFailed,
     RequestNotSent,
     ResponseFailed,
+    ResponseNeverReceived,
 )
+from twisted.web._newclient import HTTP11ClientProtocol as TwistedProtocol
 from twisted.web.client import readBody
 from twisted.web.http_headers import Headers
 
@@ -275,3 +279,77 @@ def test_cancelling_read_body_aborts_the_connection() -> None:
         body.addErrback(lambda reason: None)
         body.cancel()
         assert transport.disconnected is aborts, cls
+
+
+def test_the_response_of_a_request_that_failed_to_be_written_is_discarded() -> None:
+    class FailingRequest(SlowRequest):
+        def writeTo(self, transport: object) -> Deferred[None]:
+            return fail(RuntimeError("cannot produce the body"))
+
+    for cls, logged in ((TwistedProtocol, True), (HTTP11ClientProtocol, False)):
+        events: list[dict[str, Any]] = []
+        globalLogPublisher.addObserver(events.append)
+        try:
+            protocol, _ = _connect(cls)
+            (failure,) = _outcome(protocol.request(FailingRequest()))
+            assert isinstance(failure, Failure)
+            failure.trap(RequestGenerationFailed)
+            protocol.abort()
+            protocol.connectionLost(Failure(ConnectionDone()))
+            del protocol
+            gc.collect()
+        finally:
+            globalLogPublisher.removeObserver(events.append)
+        unhandled = [e for e in events if "Unhandled error" in (e.get("log_format") or "")]
+        assert bool(unhandled) is logged, cls  # Twisted: its abandoned parser's failure
+
+
+def test_bytes_after_abort_are_dropped() -> None:
+    response = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    for cls, delivered in ((TwistedProtocol, True), (HTTP11ClientProtocol, False)):
+        protocol, _ = _connect(cls)
+        outcome = _outcome(protocol.request(_get()))
+        protocol.abort()
+        protocol.dataReceived(response)
+        assert bool(outcome) is delivered, cls  # Twisted: a response after abort()
+        protocol.connectionLost(Failure(ConnectionDone()))
+        (result,) = outcome
+        if not delivered:
+            assert isinstance(result, Failure)
+            result.trap(ResponseNeverReceived)
+            assert result.value.reasons[0].check(ConnectionAborted)
+
+
+def test_bytes_once_the_connection_is_closing_are_dropped() -> None:
+    class CountingTransport(StringTransport):
+        closes = 0
+
+        def loseConnection(self) -> None:
+            self.closes += 1
+            super().loseConnection()
+
+    early = b"HTTP/1.1 413 Too Large\r\nContent-Length: 0\r\n\r\n"
+    for cls, closes in ((TwistedProtocol, 2), (HTTP11ClientProtocol, 1)):
+        transport = CountingTransport(lenient=True)
+        protocol = cls()
+        protocol.makeConnection(transport)
+        protocol.request(SlowRequest())
+        protocol.dataReceived(early)
+        assert protocol.state == "TRANSMITTING_AFTER_RECEIVING_RESPONSE"
+        protocol.dataReceived(b"more bytes")
+        assert transport.closes == closes, cls  # Twisted: closed once more
+
+
+def test_a_header_line_without_a_colon_fails_the_response_at_once() -> None:
+    for cls, at_once in ((TwistedProtocol, False), (HTTP11ClientProtocol, True)):
+        protocol, transport = _connect(cls)
+        outcome = _outcome(protocol.request(_get()))
+        protocol.dataReceived(b"HTTP/1.1 200 OK\r\nno colon here\r\n")
+        assert bool(outcome) is at_once, cls
+        protocol.dataReceived(b"\r\n")
+        (failure,) = outcome
+        assert isinstance(failure, Failure)
+        failure.trap(ResponseFailed)
+        reason = failure.value.reasons[0]
+        assert reason.check(ParseError if at_once else ValueError), cls
+        assert transport.disconnecting
