@@ -3,9 +3,10 @@ The in-memory exchange: httpchart's protocol against Twisted's own
 HTTP11ClientProtocol, side by side, for three bodies; and what building and
 connecting a connection costs, and what an idle one holds.
 
-Both protocols use their own response parser and Response; python-
-statemachine's engine (the reference) is measured too, on fewer rounds, to
-show what the compiled dispatch saves.
+Both protocols use their own response parser and Response.  httpchart's
+connection on Twisted's parser shows what the connection's chart costs by
+itself, and python-statemachine's engine (the reference) is measured too, on
+fewer rounds, to show what the compiled dispatch saves.
 """
 
 from __future__ import annotations
@@ -17,11 +18,22 @@ from exchanges import CASES, Make, connect, exchange, held_per_connection
 from harness import Result, interleaved
 from twisted.web._newclient import HTTP11ClientProtocol as TwistedProtocol
 
-from httpchart.protocol import HTTP11ClientProtocol
+from httpchart.protocol import HTTP11ClientProtocol, TwistedParser
+
+
+class OnTwistedParser(HTTP11ClientProtocol):
+    """
+    httpchart's connection reading responses with Twisted's parser and
+    Response: what the connection's chart costs on its own.
+    """
+
+    parser_factory = TwistedParser.open
+
 
 CONTENDERS: dict[str, Make] = {
     "twisted": TwistedProtocol,
     "httpchart": HTTP11ClientProtocol,
+    "httpchart on Twisted's parser": OnTwistedParser,
 }
 
 
@@ -51,7 +63,7 @@ def measure_connecting(rounds: int, batch: int) -> Result:
     """
     Building a connection and connecting it to a transport.
     """
-    operations = {name: connect(make) for name, make in CONTENDERS.items()}
+    operations = {name: connect(CONTENDERS[name]) for name in ("twisted", "httpchart")}
     return interleaved("construct + connect", operations, rounds=rounds, batch=batch * 10)
 
 
@@ -61,8 +73,8 @@ def measure_memory(count: int) -> dict[str, dict[str, float]]:
     """
     return {
         when: {
-            name: held_per_connection(make, count, when == "after one request")
-            for name, make in CONTENDERS.items()
+            name: held_per_connection(CONTENDERS[name], count, when == "after one request")
+            for name in ("twisted", "httpchart")
         }
         for when in ("fresh", "after one request")
     }
