@@ -85,18 +85,23 @@ class TransportProxy(TransportProxyProducer):
 
     Twisted's proxy has no C{abortConnection}, so C{readBody} warns and
     cannot abort the connection when its Deferred is cancelled; this one
-    can, and the connection's chart handles the loss as any other.
+    can.  Aborting through it cancels the exchange: the connection aborts
+    its transport and the response ends with L{CancelledError} before
+    C{abortConnection} returns.  C{readBody}'s Deferred, once cancelled,
+    must not fire again, so its body must not be ended later by the loss
+    the reactor reports.
     """
 
-    def __init__(self, producer: Any) -> None:
+    def __init__(self, producer: Any, cancel: Callable[[], None]) -> None:
         TransportProxyProducer.__init__(self, producer)
+        self._cancel = cancel
 
     def abortConnection(self) -> None:
         """
-        Abort the connection, unless this proxy has been stopped.
+        Cancel the exchange, unless this proxy has been stopped.
         """
         if self._producer is not None:
-            self._producer.abortConnection()
+            self._cancel()
 
 
 class HTTP11ClientProtocol(Protocol):
@@ -257,6 +262,9 @@ class HTTP11ClientProtocol(Protocol):
         if deferred is self._finishedRequest:
             self._fire.cancel(self)
 
+    def _consumer_cancelled(self) -> None:
+        self._fire.cancel(self)
+
     def _written(self, result: object) -> None:
         self._writing = None
         self._fire.write_done(self)
@@ -314,7 +322,7 @@ class HTTP11ClientProtocol(Protocol):
         """
         self._currentRequest = request
         self._finishedRequest = deferred
-        proxy = self._transportProxy = TransportProxy(self.transport)
+        proxy = self._transportProxy = TransportProxy(self.transport, self._consumer_cancelled)
         self._parser, self._responseDeferred = self.parser_factory(
             request, self._response_finished, proxy
         )
