@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PACKAGES := statechart protocol diagrams
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup graphviz nginx test lint typecheck pytest demo bench diagrams docs clean
+.PHONY: setup graphviz nginx test lint typecheck pytest demo bench diagrams hostile-doc docs clean
 
 setup: $(STAMP) graphviz nginx
 
@@ -57,6 +57,11 @@ diagrams: setup
 	for format in md dot mermaid svg png; do \
 	  $(BIN)/python -m httpchart.diagrams --format $$format --out docs/generated || exit 1; \
 	done
+
+# docs/hostile.md, rendered from the hostile-server corpus; tests/test_hostile.py
+# fails when it no longer matches tests/hostile_corpus.py.
+hostile-doc: setup
+	$(BIN)/python -m tests.hostile_doc
 
 # The HTML documentation, into build/docs; any warning fails the build.
 docs: setup
