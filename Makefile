@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PACKAGES := statechart protocol diagrams
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup graphviz nginx test lint typecheck pytest demo bench diagrams hostile-doc docs clean
+.PHONY: setup graphviz nginx test lint typecheck pytest stress demo bench diagrams hostile-doc docs clean
 
 setup: $(STAMP) graphviz nginx
 
@@ -43,6 +43,13 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The load and fault tests at full scale (make test runs them small): 1,000
+# connections and 100,000 requests against nginx, then 20,000 requests
+# against a server that faults 5% of its responses.  nginx is started and
+# stopped by the tests; the figures are printed.
+stress: setup
+	HTTPCHART_STRESS=1 $(BIN)/python -m pytest -s -p no:warnings tests/test_load.py tests/test_faults.py
 
 demo: setup
 	$(BIN)/python -m httpchart.protocol demo
