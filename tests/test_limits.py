@@ -19,14 +19,20 @@ import tracemalloc
 from typing import Any, ClassVar
 
 import pytest
+from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 from twisted.web._newclient import Request, ResponseFailed
 from twisted.web.http_headers import Headers
 
-from httpchart.protocol import HTTP11ClientProtocol, LLHTTPParser
-from httpchart.protocol.llhttp import HeadTooLarge, MalformedResponse
+from httpchart.protocol import (
+    HeadTooLarge,
+    HTTP11ClientProtocol,
+    HTTPConnectionPool,
+    LLHTTPParser,
+    MalformedResponse,
+)
 
 from .client_kit import Collect
 from .hostile_client import Answered, Exchange, Failed, Run
@@ -188,6 +194,22 @@ def test_a_subclass_raises_the_limits() -> None:
     assert _too_large(outcome) == "header line longer than 16384 bytes"
     outcome, _ = _exchange(_pieces(response), _LenientConnection)
     assert outcome[0].headers.getRawHeaders(b"x-long") == [b"a" * 40000]  # type: ignore[attr-defined]
+
+
+class _LenientPool(HTTPConnectionPool):
+    protocol = _LenientConnection
+
+
+def test_a_pool_uses_the_limits_of_its_connection_class() -> None:
+    """
+    The way README.md shows: a parser subclass, a connection class that
+    opens it, a pool that builds that connection class.
+    """
+    connection = _LenientPool(Clock())._factory(lambda c: None, "metadata").buildProtocol(None)
+    assert isinstance(connection, _LenientConnection)
+    parser, _ = connection.parser_factory(None, lambda rest: None, StringTransport())
+    assert isinstance(parser, _Lenient)
+    assert parser.max_line_length == 64 * KIB
 
 
 def _streaming(head: bytes, pattern: bytes, total: int = 50 * MB) -> Any:
