@@ -143,7 +143,9 @@ class Observed:
         told it to stop.
     @ivar follow_up: The body of a request made afterwards on the same pool
         (or on the kept connection); C{None} if none was made.
-    @ivar unusable_after_follow_up: As C{unusable}, after the follow-up.
+    @ivar not_idle_after_follow_up: The cached connections, after the
+        follow-up, that are not idle on an open transport (lost ones
+        included): the pool has looked at its cache by then.
     @ivar logged: The log events with a failure, after collecting garbage.
     """
 
@@ -154,7 +156,7 @@ class Observed:
     unusable: list[str] = field(default_factory=list)
     uploads_stopped: list[bool] = field(default_factory=list)
     follow_up: bytes | None = None
-    unusable_after_follow_up: list[str] = field(default_factory=list)
+    not_idle_after_follow_up: list[str] = field(default_factory=list)
     logged: list[str] = field(default_factory=list)
 
 
@@ -504,11 +506,16 @@ class Run:
             if not c.lost and (c.state != "QUIESCENT" or c.transport.disconnecting)
         ]
 
-    def _kept(self) -> bool:
-        return any(
-            not c.lost and c.state == "QUIESCENT" and not c.transport.disconnecting
-            for c in self._cached()
+    @staticmethod
+    def _idle(connection: Any) -> bool:
+        return (
+            not connection.lost
+            and connection.state == "QUIESCENT"
+            and not connection.transport.disconnecting
         )
+
+    def _kept(self) -> bool:
+        return any(self._idle(c) for c in self._cached())
 
     async def _follow_up(self, observed: Observed) -> None:
         """
@@ -520,7 +527,9 @@ class Run:
         response = await (await self._request(b"GET", None))
         observed.follow_up = await readBody(response)
         await self._settled()
-        observed.unusable_after_follow_up = self._unusable()
+        observed.not_idle_after_follow_up = [
+            c.state for c in self._cached() if c.lost or not self._idle(c)
+        ]
 
     async def _close(self) -> None:
         if self.pool is not None:

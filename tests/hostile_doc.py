@@ -37,8 +37,9 @@ every case is deterministic.  For httpchart, every case also proves that:
   Deferred that can no longer fire (every connection gone) fails it too;
 - the pool holds no connection it would hand out that cannot carry a request
   (only idle connections on an open transport, or connections already lost,
-  which Twisted's pool discards when it next looks), and a follow-up request
-  on the same pool succeeds once the server behaves;
+  which Twisted's pool discards when it next looks); a follow-up request on
+  the same pool succeeds once the server behaves, and after it every
+  connection the pool holds is idle on an open transport;
 - no connection is left neither idle nor closed, and a request body still
   being uploaded is told to stop;
 - nothing is logged as an error (no "Unhandled error in Deferred"), once

@@ -6,8 +6,9 @@ Twisted's own pool and class.
 
 For httpchart, each case proves the documented outcome, that nothing hangs
 (the run is bounded by L{RUN_TIMEOUT}, and a Deferred that can no longer
-fire is reported as such), that the pool holds no connection it cannot use
-and a follow-up request on it succeeds, that no connection is left neither
+fire is reported as such), that the pool holds no connection it cannot use,
+that a follow-up request on it succeeds and leaves only idle connections in
+it, that no connection is left neither
 idle nor closed, that an upload still running is stopped, and that nothing
 is logged as an error once garbage is collected.
 
@@ -50,7 +51,7 @@ def _httpchart_test(case: Case) -> Callable[[Any], Coroutine[Any, Any, None]]:
             assert observed.follow_up is None  # nothing left to follow up on
         else:
             assert observed.follow_up == GOOD_BODY
-        assert observed.unusable_after_follow_up == []
+        assert observed.not_idle_after_follow_up == []
         assert observed.logged == []
 
     test.__doc__ = f"The server {case.server}: httpchart gets what docs/hostile.md says."
