@@ -299,7 +299,8 @@ class _Collect(Protocol):
 
 class _FailureLog:
     """
-    Keeps every log event that carries a failure while it is installed.
+    Keeps every log event that carries a failure, or is an error or a
+    critical one, while it is installed.
     """
 
     def __init__(self) -> None:
@@ -409,7 +410,7 @@ class Run:
             if not first.called:
                 first.callback(result)
 
-        deferred.addBoth(lambda result: settle(result))
+        deferred.addBoth(settle)
         self.wire.when(self._all_gone).addCallback(lambda _: settle(_HUNG))
         return first
 
@@ -503,7 +504,7 @@ class Run:
         return [
             f"{c.state}{' (closing)' if c.transport.disconnecting else ''}"
             for c in self._cached()
-            if not c.lost and (c.state != "QUIESCENT" or c.transport.disconnecting)
+            if not c.lost and not self._idle(c)
         ]
 
     @staticmethod
@@ -527,9 +528,7 @@ class Run:
         response = await (await self._request(b"GET", None))
         observed.follow_up = await readBody(response)
         await self._settled()
-        observed.not_idle_after_follow_up = [
-            c.state for c in self._cached() if c.lost or not self._idle(c)
-        ]
+        observed.not_idle_after_follow_up = [c.state for c in self._cached() if not self._idle(c)]
 
     async def _close(self) -> None:
         if self.pool is not None:

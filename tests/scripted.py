@@ -205,12 +205,11 @@ class ScriptedConnection(Protocol):
     One accepted connection, playing its script and then serving.
 
     @ivar sent: Bytes written so far.
-    @ivar requests: The heads of the requests received, in order.
+    @ivar peer: The client's port.
     """
 
-    def __init__(self, server: ScriptedServer, number: int, script: Script) -> None:
+    def __init__(self, server: ScriptedServer, script: Script) -> None:
         self.server = server
-        self.number = number
         self._steps = list(script)
         self._buffer = b""
         self._skip: int | bytes = 0
@@ -221,7 +220,6 @@ class ScriptedConnection(Protocol):
         self.closed = False
         self.sent = 0
         self.peer = 0
-        self.requests: list[bytes] = []
 
     def connectionMade(self) -> None:
         self.transport.setTcpNoDelay(True)  # type: ignore[union-attr]
@@ -307,39 +305,43 @@ class ScriptedConnection(Protocol):
 
     def _take_requests(self) -> bool:
         """
-        Consume what arrived: drop request bodies, and take each complete
-        head the script waits for (or answer it, once serving).  C{True} if a
+        Consume what arrived: drop request bodies (and, once stalled,
+        everything), and take the next complete head if the script waits
+        for one, or answer every complete head once serving.  C{True} if a
         head the script was waiting for was taken.
         """
-        taken = False
         while True:
-            if isinstance(self._skip, int) and self._skip:
-                dropped = min(self._skip, len(self._buffer))
-                self._buffer, self._skip = self._buffer[dropped:], self._skip - dropped
-            elif isinstance(self._skip, bytes):
-                end = self._buffer.find(self._skip)
-                if end < 0:
-                    self._buffer = self._buffer[-len(self._skip) :]
-                    return taken
-                self._buffer, self._skip = self._buffer[end + len(self._skip) :], 0
+            self._drop_body()
             if self.stalled and not self._skip:
                 self._buffer = b""
             if self._skip or not (self._waiting_for_request or self._serving):
-                return taken
+                return False
             end = self._buffer.find(b"\r\n\r\n")
             if end < 0:
-                return taken
+                return False
             head, self._buffer = self._buffer[:end], self._buffer[end + 4 :]
-            self.requests.append(head)
             self._skip = _body_size(head)
             if self._serving:
                 self.write(GOOD_RESPONSE)
                 continue
             self._waiting_for_request = False
-            taken = True
             if not self._running:
                 self._run()
-            return taken
+            return True
+
+    def _drop_body(self) -> None:
+        """
+        Drop what has arrived of the body being skipped.
+        """
+        if isinstance(self._skip, bytes):
+            end = self._buffer.find(self._skip)
+            if end < 0:
+                self._buffer = self._buffer[-len(self._skip) :]
+            else:
+                self._buffer, self._skip = self._buffer[end + len(self._skip) :], 0
+        elif self._skip:
+            dropped = min(self._skip, len(self._buffer))
+            self._buffer, self._skip = self._buffer[dropped:], self._skip - dropped
 
 
 def _body_size(head: bytes) -> int | bytes:
@@ -375,7 +377,7 @@ class ScriptedServer(Factory[ScriptedConnection]):
     def buildProtocol(self, addr: Any) -> ScriptedConnection:
         number = len(self.connections)
         script = self._scripts[number] if number < len(self._scripts) else ()
-        connection = ScriptedConnection(self, number, script)
+        connection = ScriptedConnection(self, script)
         self.connections.append(connection)
         return connection
 
