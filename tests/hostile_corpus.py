@@ -868,7 +868,7 @@ CORPUS: tuple[Case, ...] = (
         (OK,),
     ),
     Case(
-        "garbage on the idle connection used directly",
+        "a second request after garbage on the idle connection",
         "after the response",
         "as above, to one connection used directly; then a second request on it",
         answer(Send(HELLO), Sync(), Send(b"garbage")),
