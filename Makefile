@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PACKAGES := statechart protocol diagrams
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup graphviz nginx test lint typecheck pytest check-deep demo bench bench-quick diagrams docs clean
+.PHONY: setup graphviz nginx test lint typecheck pytest check-deep stress demo bench bench-quick diagrams hostile-doc docs clean
 
 setup: $(STAMP) graphviz nginx
 
@@ -49,6 +49,13 @@ pytest: $(STAMP)
 check-deep: setup
 	HTTPCHART_CHECK_DEPTH=14 $(BIN)/python -m pytest tests/test_sequence_checker.py
 
+# The load and fault tests at full scale (make test runs them small): 1,000
+# connections and 100,000 requests against nginx, then 20,000 requests
+# against a server that faults 5% of its responses.  nginx is started and
+# stopped by the tests; the figures are printed.
+stress: setup
+	HTTPCHART_STRESS=1 $(BIN)/python -m pytest -s -p no:warnings tests/test_load.py tests/test_faults.py
+
 demo: setup
 	$(BIN)/python -m httpchart.protocol demo
 
@@ -64,6 +71,11 @@ diagrams: setup
 	for format in md dot mermaid svg png; do \
 	  $(BIN)/python -m httpchart.diagrams --format $$format --out docs/generated || exit 1; \
 	done
+
+# docs/hostile.md, rendered from the hostile-server corpus; tests/test_hostile.py
+# fails when it no longer matches tests/hostile_corpus.py.
+hostile-doc: setup
+	$(BIN)/python -m tests.hostile_doc
 
 # The HTML documentation, into build/docs; any warning fails the build.
 docs: setup

@@ -6,7 +6,7 @@ and L{HTTPConnectionPool}, which puts it under Twisted's L{Agent} and treq.
 
 from .agent import Agent
 from .client import ClientRequest, HTTP11ClientProtocol, Observer
-from .llhttp import LLHTTPParser, MalformedResponse
+from .llhttp import HeadTooLarge, LLHTTPParser, MalformedResponse
 from .observe import ConnectionObserver, Trace, log_transition
 from .parser import ParserFactory, ResponseParser, TwistedParser
 from .pool import HTTP11ClientFactory, HTTPConnectionPool
@@ -19,6 +19,7 @@ __all__ = [
     "HTTP11ClientFactory",
     "HTTP11ClientProtocol",
     "HTTPConnectionPool",
+    "HeadTooLarge",
     "LLHTTPParser",
     "MalformedResponse",
     "Observer",

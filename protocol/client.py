@@ -85,7 +85,11 @@ class TransportProxy(TransportProxyProducer):
 
     Twisted's proxy has no C{abortConnection}, so C{readBody} warns and
     cannot abort the connection when its Deferred is cancelled; this one
-    can, and the connection's chart handles the loss as any other.
+    can.  Aborting through it cancels the exchange: the connection aborts
+    its transport and the response ends with L{CancelledError} before
+    C{abortConnection} returns.  C{readBody}'s Deferred, once cancelled,
+    must not fire again, so its body must not be ended later by the loss
+    the reactor reports.
 
     A pause asked for while the connection is handling an event takes effect
     when the connection is done with it, and only if nobody resumed the
@@ -135,10 +139,10 @@ class TransportProxy(TransportProxyProducer):
 
     def abortConnection(self) -> None:
         """
-        Abort the connection, unless this proxy has been stopped.
+        Cancel the exchange, unless this proxy has been stopped.
         """
         if self._producer is not None:
-            self._producer.abortConnection()
+            self._connection._consumer_cancelled()
 
 
 class HTTP11ClientProtocol(Protocol, Charted):
@@ -297,6 +301,9 @@ class HTTP11ClientProtocol(Protocol, Charted):
     def _cancelled(self, deferred: Deferred[IResponse]) -> None:
         if deferred is self._finishedRequest:
             self._fire.cancel(self)
+
+    def _consumer_cancelled(self) -> None:
+        self._fire.cancel(self)
 
     def _written(self, result: object) -> None:
         self._writing = None

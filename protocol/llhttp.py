@@ -24,10 +24,15 @@ L{MalformedResponse}, a L{ParseError}.
 Limits keep a hostile server from growing memory without bound: a status or
 header line longer than L{LLHTTPParser.max_line_length}, more than
 L{LLHTTPParser.max_fields} header fields, or a head (everything before the
-body) longer than L{LLHTTPParser.max_head_size} fail the response with
-L{HeadTooLarge}, a L{MalformedResponse}.  Twisted only drops the connection
-when a line is too long, so the response fails with an unexplained
-ConnectionDone.
+body, informational responses included) longer than
+L{LLHTTPParser.max_head_size} fail the response with L{HeadTooLarge}, a
+L{MalformedResponse}.  In a chunked body, a chunk size line (with its
+extensions) is a line, and the trailers are a head: more than
+C{max_line_length} bytes of chunk framing, or C{max_head_size} bytes of
+trailers, without a byte of body between them fail the body the same way.
+Lines are measured as they arrive, so an endless one is caught within one
+read of its limit.  Twisted only drops the connection when a line is too
+long, so the response fails with an unexplained ConnectionDone.
 """
 
 from __future__ import annotations
@@ -57,6 +62,8 @@ from .response import CONNECTION_CONTROL, Response
 _CONTROL_LENGTHS = frozenset(len(name) for name in CONNECTION_CONTROL)
 _BODILESS_STATUS = frozenset({204, 304})
 _VERSIONS = {"1.1": (b"HTTP", 1, 1), "1.0": (b"HTTP", 1, 0)}
+# The most bytes of the offending input a parse error carries.
+_EXCERPT = 200
 
 
 class MalformedResponse(ParseError):
@@ -122,6 +129,11 @@ class LLHTTPParser(Charted):
     _phrase = b""
     _heads = 0
     _head_bytes = 0
+    _line_bytes = 0
+    _line_start = b""
+    _framing_bytes = 0
+    _fed_body = False
+    _in_trailers = False
     _last_read = b""
 
     def __init__(self, request: Any, finisher: Finisher, transport: Any) -> None:
@@ -153,6 +165,8 @@ class LLHTTPParser(Charted):
         """
         self._any_bytes = True
         self._heads = 0
+        self._fed_body = False
+        in_body = self.response is not None
         llhttp = self._llhttp
         if llhttp is None:
             raise MalformedResponse("bytes after the parser was disconnected", data)
@@ -170,11 +184,48 @@ class LLHTTPParser(Charted):
             previous, self._last_read = self._last_read, data
         if self.response is None:
             self._head_bytes += len(data)
+            self._measure_line(data)
             if self._head_bytes > self.max_head_size:
                 raise HeadTooLarge(f"head longer than {self.max_head_size} bytes", _line(data))
+        elif in_body and self._state == "CHUNKED":
+            self._measure_framing(data)
         if self._announced:
             self._announced = False
             self._finisher(self._rest(data, previous))
+
+    def _measure_line(self, data: bytes) -> None:
+        """
+        Fail if the head's last line, unfinished at the end of C{data}, is
+        already longer than a line may be.  A line that starts with
+        C{HTTP/} is a status line (a header name cannot hold a slash).
+        """
+        newline = data.rfind(b"\n")
+        if newline >= 0:
+            self._line_bytes, self._line_start = 0, b""
+            data = data[newline + 1 :]
+        self._line_bytes += len(data)
+        if len(self._line_start) < 5:
+            self._line_start += data[: 5 - len(self._line_start)]
+        if self._line_bytes > self.max_line_length:
+            kind = "status" if self._line_start == b"HTTP/" else "header"
+            raise HeadTooLarge(f"{kind} line longer than {self.max_line_length} bytes", _line(data))
+
+    def _measure_framing(self, data: bytes) -> None:
+        """
+        Count the bytes of a chunked body's read that carried no body: chunk
+        size lines, extensions and trailers.  A read with body bytes starts
+        the count again.
+        """
+        if self._fed_body:
+            self._framing_bytes = 0
+            return
+        self._framing_bytes += len(data)
+        if self._in_trailers:
+            limit, what = self.max_head_size, "trailers"
+        else:
+            limit, what = self.max_line_length, "chunk size line"
+        if self._framing_bytes > limit:
+            raise HeadTooLarge(f"{what} longer than {limit} bytes", _line(data))
 
     def connectionLost(self, reason: Failure) -> None:
         """
@@ -244,7 +295,14 @@ class LLHTTPParser(Charted):
         self._connection = connection
 
     def on_body(self, data: bytes) -> None:
+        self._fed_body = True
+        self._in_trailers = False
         self._fire.body(self, data)
+
+    def on_chunk_header(self) -> None:
+        # Until body bytes follow, this may be the last chunk's header, which
+        # the trailers follow.
+        self._in_trailers = True
 
     def on_message_complete(self) -> None:
         self._fire.complete(self)
@@ -400,9 +458,10 @@ def _normalized(
 
 def _line(data: bytes) -> bytes:
     """
-    The first line of C{data}, which a L{ParseError} reports.
+    The first line of C{data}, at most L{_EXCERPT} bytes of it, which a
+    L{ParseError} reports.
     """
-    return data.split(b"\n", 1)[0].rstrip(b"\r")
+    return data.split(b"\n", 1)[0].rstrip(b"\r")[:_EXCERPT]
 
 
 def _version(text: str) -> tuple[bytes, int, int]:

@@ -68,7 +68,12 @@ class ConnectionLifecycle(StateChart[Any]):
             ("reason",), "The transport reported that the connection is gone."
         ),
         "abort": Input(("deferred",), "The application called abort()."),
-        "cancel": Input((), "The caller cancelled the Deferred returned by request()."),
+        "cancel": Input(
+            (),
+            "The caller cancelled the Deferred returned by request(), or the "
+            "response's body consumer aborted the connection (as readBody does "
+            "when its Deferred is cancelled).",
+        ),
     }
 
     outputs: ClassVar[dict[str, str]] = {

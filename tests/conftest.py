@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from .load import SCALE, allow_open_files
 from .servers import Authority, Content, Nginx, running_nginx, write_content
 
 _REPORTED: list[str] = []
@@ -68,5 +69,25 @@ def nginx(
     """
     home: Path = tmp_path_factory.mktemp("nginx")
     with running_nginx(home, content, authority) as server:
+        request.cls.nginx = server
+        yield server
+
+
+@pytest.fixture(scope="class")
+def busy_nginx(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    content: Content,
+    authority: Authority,
+) -> Iterator[Nginx]:
+    """
+    A running nginx sized for the load test, also given to the test class as
+    C{nginx}.  The limit on open files is raised first: for the test's own
+    connections, and for nginx, which inherits it.
+    """
+    connections = 2 * SCALE.concurrency + 64
+    allow_open_files(4 * connections)
+    home: Path = tmp_path_factory.mktemp("busy-nginx")
+    with running_nginx(home, content, authority, worker_connections=connections) as server:
         request.cls.nginx = server
         yield server

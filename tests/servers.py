@@ -236,7 +236,8 @@ daemon off;
 master_process off;
 pid {home}/nginx.pid;
 error_log {home}/error.log;
-events {{ worker_connections 512; }}
+worker_rlimit_nofile {open_files};
+events {{ worker_connections {worker_connections}; }}
 http {{
     default_type application/octet-stream;
     access_log off;
@@ -284,11 +285,22 @@ class Nginx:
     It runs in the foreground as a single process, with its configuration,
     pid file, logs, temporary files and uploads all in C{home}, and is
     stopped by its process id.
+
+    @param worker_connections: How many connections nginx serves at once
+        (it asks for twice as many open files, which the process's hard
+        limit must allow).
     """
 
     BRIEF_KEEPALIVE = "200ms"
 
-    def __init__(self, home: Path, content: Content, authority: Authority) -> None:
+    def __init__(
+        self,
+        home: Path,
+        content: Content,
+        authority: Authority,
+        *,
+        worker_connections: int = 512,
+    ) -> None:
         binary = nginx_binary()
         if binary is None:
             raise RuntimeError("nginx is not installed; `make setup` installs it")
@@ -304,6 +316,8 @@ class Nginx:
                 chain=chain,
                 key=key,
                 brief_timeout=self.BRIEF_KEEPALIVE,
+                worker_connections=worker_connections,
+                open_files=2 * worker_connections + 64,
                 **self.ports,
             )
         )
@@ -356,11 +370,14 @@ class Nginx:
 
 
 @contextmanager
-def running_nginx(home: Path, content: Content, authority: Authority) -> Iterator[Nginx]:
+def running_nginx(
+    home: Path, content: Content, authority: Authority, **options: Any
+) -> Iterator[Nginx]:
     """
-    nginx, running for the duration of the C{with} block.
+    nginx, running for the duration of the C{with} block; C{options} go to
+    L{Nginx}.
     """
-    server = Nginx(home, content, authority)
+    server = Nginx(home, content, authority, **options)
     try:
         yield server
     finally:

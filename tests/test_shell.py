@@ -1,7 +1,7 @@
 """
 The protocol shell's own promises: Nagle off on TCP, observers that cannot
-break a connection, failures that name the transition they came from, and
-the choice of engine.
+break a connection, failures that name the transition they came from, the
+choice of engine, and a body consumer that aborts the connection.
 """
 
 from __future__ import annotations
@@ -9,10 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from twisted.internet.defer import CancelledError
+from twisted.internet.error import ConnectionAborted
 from twisted.internet.interfaces import ITCPTransport
 from twisted.internet.testing import StringTransport
 from twisted.logger import globalLogPublisher
-from twisted.web._newclient import Request
+from twisted.python.failure import Failure
+from twisted.web._newclient import Request, ResponseFailed
+from twisted.web.client import readBody
+from twisted.web.http import _DataLoss
 from twisted.web.http_headers import Headers
 from zope.interface import implementer
 
@@ -123,3 +128,41 @@ def test_compiled_dispatch_is_shared_by_all_instances_of_a_class() -> None:
     assert first._engine is second._engine
     assert "def fire_issue(model, request, deferred):" in first._compiled.source
     assert "_engine" not in vars(first)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_cancelling_read_body_fails_the_body_at_once_and_the_loss_logs_nothing(
+    engine: str,
+) -> None:
+    """
+    readBody's Deferred, once cancelled, must not be fired again.  A body
+    consumer that aborts the connection therefore has the response end (with
+    CancelledError) before the abort returns; the loss the reactor reports
+    later finds nothing left to end.  Ending the body only on that loss made
+    readBody's consumer fire its cancelled Deferred again, and the
+    AlreadyCalledError was logged.
+    """
+    transport = StringTransport()
+    protocol = HTTP11ClientProtocol(engine=engine)  # type: ignore[arg-type]
+    protocol.makeConnection(transport)
+    responses: list[Any] = []
+    protocol.request(Request(b"GET", b"/", Headers({b"host": [b"x"]}), None)).addCallback(
+        responses.append
+    )
+    protocol.dataReceived(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello")
+    body = readBody(responses[0])
+    outcome: list[Failure] = []
+    body.addErrback(outcome.append)
+    events: list[dict[str, Any]] = []
+    globalLogPublisher.addObserver(events.append)
+    try:
+        body.cancel()
+        (failure,) = outcome
+        failure.trap(ResponseFailed)
+        assert [reason.type for reason in failure.value.reasons] == [CancelledError, _DataLoss]
+        assert transport.disconnected
+        protocol.connectionLost(Failure(ConnectionAborted()))
+    finally:
+        globalLogPublisher.removeObserver(events.append)
+    assert protocol.state == "CONNECTION_LOST"
+    assert [e for e in events if "log_failure" in e] == []
