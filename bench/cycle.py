@@ -6,7 +6,9 @@ connecting a connection costs, and what an idle one holds.
 Both protocols use their own response parser and Response.  httpchart's
 connection on Twisted's parser shows what the connection's chart costs by
 itself, and python-statemachine's engine (the reference) is measured too, on
-fewer rounds, to show what the compiled dispatch saves.
+fewer rounds, to show what the compiled dispatch saves.  The floor, a
+protocol with no lifecycle at all, shows how much of an exchange no
+protocol can save: Twisted's Request, readBody and Deferreds.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from exchanges import CASES, Make, connect, exchange, held_per_connection
+from floor import Floor
 from harness import Result, interleaved
 from twisted.web._newclient import HTTP11ClientProtocol as TwistedProtocol
 
@@ -50,6 +53,7 @@ def measure_exchanges(rounds: int, batch: int) -> list[Result]:
         operations: dict[str, Callable[[], object]] = {
             name: exchange(make, reads) for name, make in CONTENDERS.items()
         }
+        operations["floor (no lifecycle)"] = exchange(Floor, reads)
         result = interleaved(case, operations, rounds=rounds, batch=batch)
         slow = interleaved(
             case, {"reference engine": exchange(reference, reads)}, rounds=3, batch=20

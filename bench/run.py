@@ -3,7 +3,8 @@ httpchart's benchmarks, all in one run, next to Twisted's (`make bench`;
 `make bench-quick` for a short run).
 
   1. The in-memory exchange for three bodies, httpchart's protocol against
-     Twisted's (and python-statemachine's own engine, for scale).
+     Twisted's (and, for scale, python-statemachine's own engine and a
+     floor: a protocol with no lifecycle at all).
   2. Building and connecting a connection, and the memory an idle one holds.
   3. What observing transitions costs.
   4. Requests over loopback against a local nginx: Twisted's Agent and
@@ -122,6 +123,12 @@ def main() -> None:
     print("\nTargets")
     for name, value, wanted, met in targets:
         print(f"  {'met    ' if met else 'NOT MET'}  {name}: {value:.2f} (wanted {wanted})")
+    floor = math.prod(r.ratio("floor (no lifecycle)", "twisted") for r in exchanges) ** (1 / 3)
+    print(
+        f"  for scale: the floor (no lifecycle) scores {floor:.2f} on the in-memory geometric"
+        " mean;\n  what it leaves is Twisted's Request, readBody and Deferreds, which every"
+        " contender pays"
+    )
 
     options.json.parent.mkdir(parents=True, exist_ok=True)
     options.json.write_text(
