@@ -253,6 +253,23 @@ def start(engine: str, protocol_class: type[Any] = SpyProtocol) -> Run:
     return Run(Rig(engine, protocol_class=protocol_class))
 
 
+def applying(entry: Input, raised: list[BaseException]) -> Callable[[Any], None]:
+    """
+    An action that applies C{entry} to a rig, keeps what it raised in
+    C{raised}, and collects garbage so that a Deferred failed and dropped
+    during the step reports its unhandled error within it.
+    """
+
+    def action(rig: Any) -> None:
+        try:
+            entry.apply(rig)
+        except Exception as error:
+            raised.append(error)
+        gc.collect()
+
+    return action
+
+
 def advance(run: Run, entry: Input, *, check: bool = True) -> tuple[TransitionRecord, ...]:
     """
     Apply C{entry} to C{run}'s connection, keep the history the checks need,
@@ -267,15 +284,7 @@ def advance(run: Run, entry: Input, *, check: bool = True) -> tuple[TransitionRe
     if entry.kind == "cancel" and not rig.callers[-1].fired:
         run.cancelled.add(len(rig.callers) - 1)
     raised: list[BaseException] = []
-
-    def action(rig: Rig) -> None:
-        try:
-            entry.apply(rig)
-        except Exception as error:
-            raised.append(error)
-        gc.collect()
-
-    records, calls = rig.act(action)
+    records, calls = rig.act(applying(entry, raised))
     run.steps.append(entry.name)
     if raised:
         raise run.fail(f"{entry.name} raised out of the protocol: {raised[0]!r}")

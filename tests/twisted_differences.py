@@ -21,7 +21,6 @@ normalised before comparing, and why.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 
@@ -29,7 +28,7 @@ from twisted.python.failure import Failure
 from twisted.web._newclient import ParseError
 from twisted.web.iweb import IResponse
 
-from .checker import Run, advance, start
+from .checker import Run, advance, applying, start
 from .rig import Rig, TwistedRig
 from .sequences import BY_NAME, Input
 from .transition_table import CL, GF, TARR, A, Q, T, W
@@ -534,15 +533,7 @@ class Twins:
 
 def _twisted_step(rig: TwistedRig, entry: Input) -> Observation:
     raised: list[BaseException] = []
-
-    def action(rig: Rig) -> None:
-        try:
-            entry.apply(rig)
-        except Exception as error:
-            raised.append(error)
-        gc.collect()
-
-    rig.act(action)
+    rig.act(applying(entry, raised))
     return Observation.of(rig, raised[0] if raised else None)
 
 
