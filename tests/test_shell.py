@@ -47,7 +47,17 @@ def test_nagle_is_turned_off_on_tcp_transports() -> None:
 
 
 def test_other_transports_are_left_alone() -> None:
-    HTTP11ClientProtocol().makeConnection(StringTransport())
+    """
+    A transport that is not TCP has no Nagle switch: connecting to it neither
+    raises nor touches it, and the connection is ready for a request.
+    """
+    transport = StringTransport()
+    protocol = HTTP11ClientProtocol()
+    protocol.makeConnection(transport)
+    assert protocol.transport is transport
+    assert protocol.state == "QUIESCENT"
+    assert transport.value() == b""
+    assert not transport.disconnecting
 
 
 @pytest.mark.parametrize("engine", ENGINES)
