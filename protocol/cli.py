@@ -137,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments[:1] == ["diagrams"]:
         from httpchart.diagrams.cli import main as diagrams
 
-        return diagrams(arguments[1:])
+        return diagrams(arguments[1:], prog=f"{PROG} diagrams")
     options = _parser().parse_args(arguments)
     if options.command == "get":
         return _get(options)
