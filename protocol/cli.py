@@ -4,7 +4,8 @@ C{httpchart} (also C{python -m httpchart.protocol}): httpchart's command line.
   - C{httpchart get URL ...}: one request through Twisted's Agent on
     httpchart's pool; C{--trace} prints every transition of every connection.
   - C{httpchart demo}: a short session against an embedded loopback server.
-  - C{httpchart diagrams ...}: C{python -m httpchart.diagrams}.
+  - C{httpchart diagrams ...}: C{python -m httpchart.diagrams}, which needs
+    the C{httpchart[diagrams]} extra.
 
 Failures of a request end the command with one line on standard error and
 exit status 1; usage errors exit with status 2.
