@@ -77,7 +77,8 @@ diagrams: setup
 hostile-doc: setup
 	$(BIN)/python -m tests.hostile_doc
 
-# The HTML documentation, into build/docs; any warning fails the build.
+# The HTML documentation, into build/docs, with pydoctor's API reference from
+# the docstrings in build/docs/api; any warning (pydoctor's too) fails the build.
 docs: setup
 	$(BIN)/sphinx-build -W --keep-going -q -b html docs build/docs
 	@echo "open build/docs/index.html"
