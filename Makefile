@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PACKAGES := statechart protocol diagrams
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup graphviz nginx test lint typecheck pytest check-deep stress demo bench bench-quick diagrams hostile-doc docs clean
+.PHONY: setup graphviz nginx test lint typecheck pytest check-deep stress demo bench bench-quick diagrams hostile-doc docs dist clean
 
 setup: $(STAMP) graphviz nginx
 
@@ -83,5 +83,12 @@ docs: setup
 	$(BIN)/sphinx-build -W --keep-going -q -b html docs build/docs
 	@echo "open build/docs/index.html"
 
+# The wheel and the source distribution, into dist/, checked by twine;
+# tests/test_packaging.py builds them too and installs the wheel.
+dist: setup
+	rm -rf dist
+	$(BIN)/python -m build --no-isolation --outdir dist .
+	$(BIN)/twine check --strict dist/*
+
 clean:
-	rm -rf $(VENV) .typecheck build *.egg-info
+	rm -rf $(VENV) .typecheck build dist *.egg-info

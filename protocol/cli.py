@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Coroutine, Sequence
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Twisted's HTTP/1.1 client protocol, driven by a declared statechart.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version('httpchart')}")
     commands = parser.add_subparsers(dest="command", required=True)
     get = commands.add_parser(
         "get",
