@@ -15,6 +15,8 @@ renderers need the C{httpchart[diagrams]} extra; without it this package
 still imports, and its names raise L{DiagramsExtraMissing}.
 """
 
+from typing import TYPE_CHECKING
+
 from .extra import DiagramsExtraMissing, unavailable
 
 try:
@@ -26,7 +28,8 @@ try:
     from .table import markdown_table
     from .trace import live_trace_dot, trace_dot, traced_graph
 except ModuleNotFoundError as missing:
-    __getattr__ = unavailable(missing)
+    if not TYPE_CHECKING:  # mypy keeps checking every name imported from here
+        __getattr__ = unavailable(missing)
 
 __all__ = [
     "FORMATS",
