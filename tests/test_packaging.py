@@ -221,9 +221,18 @@ def test_client_runs_a_session_from_the_wheel(venv: Path) -> None:
     assert "QUIESCENT --issue--> TRANSMITTING" in demo.stdout
 
 
-def test_installed_diagrams_command_names_the_missing_extra(venv: Path) -> None:
-    refused = _run(venv / "httpchart", "diagrams", "--format", "md")
+@pytest.mark.parametrize(
+    ("command", "prog"),
+    [
+        (["httpchart", "diagrams"], "httpchart diagrams"),
+        (["python", "-m", "httpchart.diagrams"], "python -m httpchart.diagrams"),
+    ],
+)
+def test_installed_diagrams_command_names_the_missing_extra(
+    venv: Path, command: list[str], prog: str
+) -> None:
+    refused = _run(venv / command[0], *command[1:], "--format", "md")
     assert (refused.returncode, refused.stdout) == (2, "")
     (line,) = refused.stderr.splitlines()
-    assert line.startswith("httpchart diagrams: rendering diagrams needs the httpchart[diagrams]")
+    assert line.startswith(f"{prog}: rendering diagrams needs the httpchart[diagrams] extra")
     assert line.endswith("is not installed): pip install 'httpchart[diagrams]'")
