@@ -7,14 +7,14 @@ STAMP := $(VENV)/.installed
 PACKAGES := statechart protocol diagrams
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup graphviz nginx test lint typecheck pytest check-deep stress demo bench bench-quick diagrams hostile-doc docs clean
+.PHONY: setup graphviz nginx test lint typecheck pytest check-deep stress demo bench bench-quick diagrams hostile-doc docs dist clean
 
 setup: $(STAMP) graphviz nginx
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,diagrams]'
 	touch $(STAMP)
 
 graphviz:
@@ -77,10 +77,18 @@ diagrams: setup
 hostile-doc: setup
 	$(BIN)/python -m tests.hostile_doc
 
-# The HTML documentation, into build/docs; any warning fails the build.
+# The HTML documentation, into build/docs, with pydoctor's API reference from
+# the docstrings in build/docs/api; any warning (pydoctor's too) fails the build.
 docs: setup
 	$(BIN)/sphinx-build -W --keep-going -q -b html docs build/docs
 	@echo "open build/docs/index.html"
 
+# The wheel and the source distribution, into dist/, checked by twine;
+# tests/test_packaging.py builds them too and installs the wheel.
+dist: setup
+	rm -rf dist
+	$(BIN)/python -m build --no-isolation --outdir dist .
+	$(BIN)/twine check --strict dist/*
+
 clean:
-	rm -rf $(VENV) .typecheck build *.egg-info
+	rm -rf $(VENV) .typecheck build dist *.egg-info

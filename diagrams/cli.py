@@ -6,7 +6,8 @@ format, to C{--out DIR} as one file per chart named after it
 (C{connection-lifecycle.svg}), or to standard output.  Text formats need
 nothing but Python; SVG and PNG run Graphviz's C{dot}, and when it is
 missing the command says how to install it and exits with status 2, as it
-does for bad arguments.
+does for bad arguments and when the C{httpchart[diagrams]} extra is not
+installed.
 """
 
 from __future__ import annotations
@@ -18,11 +19,10 @@ from pathlib import Path
 
 from httpchart.statechart import CHARTS
 
-from .images import GraphvizFailed, GraphvizMissing
-from .outputs import FORMATS, file_name, render
+from .extra import extra_missing
 
 USAGE_ERROR = 2
-"""The exit status for bad arguments and for a missing Graphviz."""
+"""The exit status for bad arguments, a missing Graphviz and a missing extra."""
 
 EPILOG = """\
 examples:
@@ -40,12 +40,19 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     Run the command line with C{argv} (by default C{sys.argv[1:]}) and
     return its exit status.
 
-    @param prog: The command's name in messages, for a command that
-        delegates here (C{httpchart diagrams}).
+    @param prog: The command's name in usage and messages, for a command
+        that delegates here (C{httpchart diagrams}).
     """
+    prog = prog or "python -m httpchart.diagrams"
+    try:
+        from .images import GraphvizFailed, GraphvizMissing
+        from .outputs import FORMATS, file_name, render
+    except ModuleNotFoundError as error:
+        print(f"{prog}: {extra_missing(error)}", file=sys.stderr)
+        return USAGE_ERROR
     charts = {chart.__name__: chart for chart in CHARTS}
     parser = argparse.ArgumentParser(
-        prog=prog or "python -m httpchart.diagrams",
+        prog=prog,
         description="Render httpchart's declared charts: state diagrams and transition tables.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,

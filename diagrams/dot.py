@@ -1,7 +1,7 @@
 """
 A chart as Graphviz DOT, through python-statemachine's own DOT renderer.
 
-L{ChartDotRenderer} is the library's L{DotRenderer} (initial dot, rounded
+L{ChartDotRenderer} is the library's C{DotRenderer} (initial dot, rounded
 state boxes, compartments for what a state handles in place) with
 httpchart's conventions added:
 

@@ -2,7 +2,7 @@
 A chart as python-statemachine's diagram model, completed from its L{ChartSpec}.
 
 The library's C{extract()} walks the chart class and returns a
-L{DiagramGraph}: states, and one L{DiagramTransition} per transition, in its
+C{DiagramGraph}: states, and one C{DiagramTransition} per transition, in its
 walk order.  It knows the chart's shape but not what httpchart's declaration
 means: it shows the library's display names for events, writes guards as
 C{"!closing"}, has nothing for effects declared in the C{after} group, and

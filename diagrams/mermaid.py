@@ -1,7 +1,7 @@
 """
 A chart as a Mermaid state diagram, for Markdown hosts that draw Mermaid.
 
-L{ChartMermaidRenderer} is python-statemachine's L{MermaidRenderer}: it
+L{ChartMermaidRenderer} is python-statemachine's C{MermaidRenderer}: it
 already lists each state's internal transitions as the state's description
 lines, marks the initial state and, because L{chart_graph} makes terminal
 states final, the terminal ones.  httpchart adds the effects to every edge

@@ -3,12 +3,13 @@ L{Agent}: Twisted's L{twisted.web.client.Agent}, on httpchart's connections,
 without the work it repeats on every request.
 
 Twisted's agent parses the request's URI and builds a new endpoint (a
-L{HostnameEndpoint}, wrapped for TLS when needed) for every request; on a
-small request over a pooled connection that is a good part of the agent's
-cost.  This agent remembers both: the parsed form of each URI it has seen (a
-bounded number of them), and one endpoint and one Host header per (scheme,
-host, port).  An idle pooled connection is taken and used at once, instead of
-through a Deferred callback that returns another Deferred.
+L{HostnameEndpoint <twisted.internet.endpoints.HostnameEndpoint>}, wrapped for
+TLS when needed) for every request; on a small request over a pooled connection
+that is a good part of the agent's cost.  This agent remembers both: the parsed
+form of each URI it has seen (a bounded number of them), and one endpoint and
+one Host header per (scheme, host, port).  An idle pooled connection is taken
+and used at once, instead of through a Deferred callback that returns another
+Deferred.
 
 Everything else is Twisted's: the constructor and its options (the HTTPS
 policy, the connect timeout, the bind address, the pool), C{usingEndpointFactory},
@@ -40,8 +41,9 @@ _Key = tuple[bytes, bytes, int]
 
 class Agent(client.Agent):
     """
-    An L{IAgent} that sends each request over an httpchart connection from
-    its pool, a drop-in for L{twisted.web.client.Agent}.
+    An L{IAgent <twisted.web.iweb.IAgent>} that sends each request over an
+    httpchart connection from its pool, a drop-in for
+    L{twisted.web.client.Agent}.
 
     @cvar remembered_uris: How many parsed URIs the agent keeps; when full,
         it forgets them all and starts again.

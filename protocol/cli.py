@@ -4,7 +4,8 @@ C{httpchart} (also C{python -m httpchart.protocol}): httpchart's command line.
   - C{httpchart get URL ...}: one request through Twisted's Agent on
     httpchart's pool; C{--trace} prints every transition of every connection.
   - C{httpchart demo}: a short session against an embedded loopback server.
-  - C{httpchart diagrams ...}: C{python -m httpchart.diagrams}.
+  - C{httpchart diagrams ...}: C{python -m httpchart.diagrams}, which needs
+    the C{httpchart[diagrams]} extra.
 
 Failures of a request end the command with one line on standard error and
 exit status 1; usage errors exit with status 2.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Coroutine, Sequence
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Twisted's HTTP/1.1 client protocol, driven by a declared statechart.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version('httpchart')}")
     commands = parser.add_subparsers(dest="command", required=True)
     get = commands.add_parser(
         "get",
@@ -137,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments[:1] == ["diagrams"]:
         from httpchart.diagrams.cli import main as diagrams
 
-        return diagrams(arguments[1:])
+        return diagrams(arguments[1:], prog=f"{PROG} diagrams")
     options = _parser().parse_args(arguments)
     if options.command == "get":
         return _get(options)

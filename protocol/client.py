@@ -228,14 +228,21 @@ class HTTP11ClientProtocol(Protocol, Charted):
         """
         Issue C{request} over this connection.
 
-        @return: A Deferred that fires with the L{IResponse} once its headers
-            have arrived, or fails with L{RequestNotSent} (the connection is
-            busy, closing or closed), L{RequestGenerationFailed} (producing the
-            request failed), L{RequestTransmissionFailed} (the connection was
-            lost while writing), L{ResponseNeverReceived} or L{ResponseFailed}
-            (the response was lost, broken or aborted).  Cancelling it while the
+        @return: A Deferred that fires with the
+            L{IResponse <twisted.web.iweb.IResponse>} once its headers have
+            arrived, or fails with
+            L{RequestNotSent <twisted.web._newclient.RequestNotSent>} (the
+            connection is busy, closing or closed),
+            L{RequestGenerationFailed <twisted.web.client.RequestGenerationFailed>}
+            (producing the request failed),
+            L{RequestTransmissionFailed <twisted.web.client.RequestTransmissionFailed>}
+            (the connection was lost while writing),
+            L{ResponseNeverReceived <twisted.web.client.ResponseNeverReceived>}
+            or L{ResponseFailed <twisted.web.client.ResponseFailed>} (the
+            response was lost, broken or aborted).  Cancelling it while the
             request is being written cancels the write; afterwards it aborts
-            the connection and fails with a L{CancelledError} reason.
+            the connection and fails with a
+            L{CancelledError <twisted.internet.defer.CancelledError>} reason.
         """
         deferred: Deferred[IResponse] = Deferred(self._cancelled)
         self._fire.issue(self, request, deferred)
@@ -267,10 +274,11 @@ class HTTP11ClientProtocol(Protocol, Charted):
 
     def _settle(self, deferred: Deferred[Any] | None, outcome: object) -> None:
         """
-        Fire C{deferred} with C{outcome} (a L{Failure} fails it) once the
-        current step is over, so that callers see the connection as the whole
-        step left it: a persistent connection is already back in the pool when
-        the response's Deferred fires.  A Deferred that already fired is left
+        Fire C{deferred} with C{outcome} (a
+        L{Failure <twisted.python.failure.Failure>} fails it) once the current
+        step is over, so that callers see the connection as the whole step left
+        it: a persistent connection is already back in the pool when the
+        response's Deferred fires.  A Deferred that already fired is left
         alone.
         """
         if deferred is None:
@@ -375,7 +383,8 @@ class HTTP11ClientProtocol(Protocol, Charted):
 
     def _refuse_request(self, deferred: Deferred[IResponse]) -> None:
         """
-        Fail a request this connection cannot take with L{RequestNotSent}.
+        Fail a request this connection cannot take with
+        L{RequestNotSent <twisted.web._newclient.RequestNotSent>}.
         """
         self._settle(deferred, Failure(RequestNotSent()))
 
@@ -390,13 +399,17 @@ class HTTP11ClientProtocol(Protocol, Charted):
 
     def _fail_generation(self, reason: Failure) -> None:
         """
-        Fail the request with L{RequestGenerationFailed} wrapping C{reason}.
+        Fail the request with
+        L{RequestGenerationFailed <twisted.web.client.RequestGenerationFailed>}
+        wrapping C{reason}.
         """
         self._settle(self._finishedRequest, Failure(RequestGenerationFailed([reason])))
 
     def _fail_transmission(self, reason: Failure) -> None:
         """
-        Fail the request with L{RequestTransmissionFailed} wrapping C{reason}.
+        Fail the request with
+        L{RequestTransmissionFailed <twisted.web.client.RequestTransmissionFailed>}
+        wrapping C{reason}.
         """
         self._settle(self._finishedRequest, Failure(RequestTransmissionFailed([reason])))
 
@@ -414,7 +427,8 @@ class HTTP11ClientProtocol(Protocol, Charted):
     def _cancel_writing(self) -> None:
         """
         Cancel the writeTo Deferred of a request still being written; it fails
-        with L{CancelledError}, which arrives as write_failed.
+        with L{CancelledError <twisted.internet.defer.CancelledError>}, which
+        arrives as write_failed.
         """
         if self._writing is not None:
             self._writing[1].cancel()
@@ -501,13 +515,15 @@ class HTTP11ClientProtocol(Protocol, Charted):
 
     def _abort_parser(self) -> None:
         """
-        Disconnect the parser, if any is left, with L{ConnectionAborted}.
+        Disconnect the parser, if any is left, with
+        L{ConnectionAborted <twisted.web._newclient.ConnectionAborted>}.
         """
         self._detach_parser(Failure(ConnectionAborted()))
 
     def _cancel_parser(self) -> None:
         """
-        Disconnect the parser, if any is left, with L{CancelledError}.
+        Disconnect the parser, if any is left, with
+        L{CancelledError <twisted.internet.defer.CancelledError>}.
         """
         self._detach_parser(Failure(CancelledError()))
 

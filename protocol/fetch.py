@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
@@ -111,16 +112,20 @@ def parse_headers(lines: Sequence[str]) -> Headers:
     return headers
 
 
-def _body(data: bytes | None) -> FileBodyProducer | None:
+def _source(data: bytes | None) -> BinaryIO | None:
+    """
+    The request body as a file to read: C{data}, or the file that C{@path}
+    names.
+    """
     if data is None:
         return None
     if data.startswith(b"@"):
         path = data[1:].decode()
         try:
-            return FileBodyProducer(Path(path).open("rb"))
+            return Path(path).open("rb")
         except OSError as error:
             raise FetchError(f"cannot read {path}: {error.strerror}") from None
-    return FileBodyProducer(BytesIO(data))
+    return BytesIO(data)
 
 
 def _agent(reactor: Any, fetch: Fetch, pool: HTTPConnectionPool) -> Agent:
@@ -289,26 +294,31 @@ async def _exchange(
 ) -> None:
     url = parse_url(fetch.url)
     headers = parse_headers(fetch.headers)
-    body = _body(fetch.data)
-    method = (fetch.method or ("GET" if body is None else "POST")).encode("ascii")
-    agent = _agent(reactor, fetch, pool)
-    response = await agent.request(method, url, headers, body)
-    out.write(head_text(response))
-    out.flush()
-    progress = Progress(err) if fetch.output is not None and err.isatty() else None
-    if fetch.output is None:
-        sink = _Sink(out, progress)
-        response.deliverBody(sink)
-        await sink.done
-        return
-    try:
-        target = fetch.output.open("wb")
-    except OSError as error:
-        raise FetchError(f"cannot write {fetch.output}: {error.strerror}") from None
-    with target:
-        sink = _Sink(target, progress)
-        response.deliverBody(sink)
-        await sink.done
+    source = _source(fetch.data)
+    # FileBodyProducer closes the body's file once it has sent it all; this
+    # closes it when the exchange ends any other way (no connection, a bad
+    # --cacert, a timeout).
+    with source if source is not None else nullcontext():
+        body = None if source is None else FileBodyProducer(source)
+        method = (fetch.method or ("GET" if body is None else "POST")).encode("ascii")
+        agent = _agent(reactor, fetch, pool)
+        response = await agent.request(method, url, headers, body)
+        out.write(head_text(response))
+        out.flush()
+        progress = Progress(err) if fetch.output is not None and err.isatty() else None
+        if fetch.output is None:
+            sink = _Sink(out, progress)
+            response.deliverBody(sink)
+            await sink.done
+            return
+        try:
+            target = fetch.output.open("wb")
+        except OSError as error:
+            raise FetchError(f"cannot write {fetch.output}: {error.strerror}") from None
+        with target:
+            sink = _Sink(target, progress)
+            response.deliverBody(sink)
+            await sink.done
 
 
 async def run(reactor: Any, fetch: Fetch, out: BinaryIO, err: IO[str]) -> None:

@@ -3,15 +3,17 @@ L{LLHTTPParser}: httpchart's response parser.  llhttp, through httptools,
 reads the bytes; the declared L{ResponseParsing} chart decides what they
 mean for the response; the body goes to httpchart's L{Response}.
 
-It keeps the observable behaviour of Twisted's L{HTTPClientParser}: the
-response's Deferred fails with L{ResponseNeverReceived} or L{ResponseFailed}
-when the head does not arrive, a body cut short ends with
-C{ResponseFailed([reason, _DataLoss])}, a body delimited by the connection's
-close ends with L{PotentialDataLoss}, informational 1xx responses are
-skipped, the connection-control headers are kept apart from the response's
-headers (Content-Length stays an ordinary header in the response to a HEAD
-request), and the transport is paused from the end of the head until the
-body has a consumer.
+It keeps the observable behaviour of Twisted's
+L{HTTPClientParser <twisted.web._newclient.HTTPClientParser>}: the response's
+Deferred fails with
+L{ResponseNeverReceived <twisted.web.client.ResponseNeverReceived>} or
+L{ResponseFailed <twisted.web.client.ResponseFailed>} when the head does not
+arrive, a body cut short ends with C{ResponseFailed([reason, _DataLoss])}, a
+body delimited by the connection's close ends with L{PotentialDataLoss},
+informational 1xx responses are skipped, the connection-control headers are
+kept apart from the response's headers (Content-Length stays an ordinary header
+in the response to a HEAD request), and the transport is paused from the end of
+the head until the body has a consumer.
 
 Like Twisted, it accepts lines that end with a bare LF.  It is deliberately
 stricter than Twisted elsewhere: a response is malformed if it folds header

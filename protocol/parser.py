@@ -5,7 +5,8 @@ A connection opens one parser per request (L{ParserFactory}), feeds it the
 bytes it receives, and disconnects it when the exchange ends.  The parser
 reports a complete response through the finisher it was opened with and the
 L{Response} through the Deferred it returns.  This module holds that contract
-and its first implementation, Twisted's own L{HTTPClientParser}.
+and its first implementation, Twisted's own
+L{HTTPClientParser <twisted.web._newclient.HTTPClientParser>}.
 """
 
 from __future__ import annotations
@@ -66,7 +67,8 @@ class ParserFactory(Protocol):
 
 class TwistedParser(HTTPClientParser):
     """
-    Twisted's L{HTTPClientParser}, plus the keep-alive question.
+    Twisted's L{HTTPClientParser <twisted.web._newclient.HTTPClientParser>},
+    plus the keep-alive question.
 
     Twisted's own connection only looks for an exact C{close} token; this
     parser also honours the token in any case, and treats an HTTP/1.0

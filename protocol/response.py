@@ -2,9 +2,10 @@
 L{Response}: an HTTP response whose body is delivered by the declared
 L{BodyDelivery} chart.
 
-It is a drop-in for L{twisted.web._newclient.Response}: the same public
-interface (L{IResponse}), the same constructor, and the same two methods a
-parser calls, C{_bodyDataReceived} and C{_bodyDataFinished}, so that either
+It is a drop-in for
+L{twisted.web._newclient.Response <twisted.web.client.Response>}: the same
+public interface (L{IResponse}), the same constructor, and the same two methods
+a parser calls, C{_bodyDataReceived} and C{_bodyDataFinished}, so that either
 parser can feed either response.  Its C{_state} holds Twisted's state names.
 """
 
@@ -81,10 +82,11 @@ class Response(Charted):
         @param code: The status code.
         @param phrase: The reason phrase.
         @param headers: The response's headers, without the ones that only
-            concern the connection; C{None} when a parser gives the raw
-            fields instead (as C{_fields}, with C{_keeps_length} true in the
-            response to HEAD), to be made into L{Headers} only if someone
-            reads them.
+            concern the connection; C{None} when a parser gives the raw fields
+            instead (as C{_fields}, with C{_keeps_length} true in the response
+            to HEAD), to be made into
+            L{Headers <twisted.web.http_headers.Headers>} only if someone reads
+            them.
         @param _transport: What the body's consumer may pause and resume.
         """
         self.version = version
@@ -135,8 +137,8 @@ class Response(Charted):
     @property
     def request(self) -> Any:
         """
-        The request this is the response to (an L{IClientRequest}), or
-        C{None}.
+        The request this is the response to (an
+        L{IClientRequest <twisted.web.iweb.IClientRequest>}), or C{None}.
         """
         if self._request_proxy is None and self._request is not None:
             self._request_proxy = _ClientRequestProxy(self._request)
@@ -161,9 +163,10 @@ class Response(Charted):
         """
         Deliver the body to C{protocol}: C{makeConnection}, then
         C{dataReceived} for each part, then C{connectionLost} with
-        L{ResponseDone} or the reason the body was cut short.
+        L{ResponseDone <twisted.web.client.ResponseDone>} or the reason the
+        body was cut short.
 
-        @raise LifecycleError: (a L{RuntimeError}) if a protocol was given
+        @raise LifecycleError: (a C{RuntimeError}) if a protocol was given
             already.
         """
         self._fire.deliver(self, protocol)

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+from io import BytesIO, StringIO
 from pathlib import Path
 from typing import ClassVar
 
@@ -25,7 +26,7 @@ from twisted.internet.utils import getProcessOutputAndValue
 from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 
-from httpchart.protocol.fetch import describe
+from httpchart.protocol.fetch import Fetch, FetchError, describe, run
 
 from .servers import SMALL, Authority, Content, TwistedWebServer
 
@@ -111,6 +112,17 @@ def test_diagrams_command_delegates_to_the_diagrams_cli() -> None:
     finished = httpchart("diagrams", "--format", "md")
     assert finished.returncode == 0, finished.stderr
     assert "QUIESCENT" in finished.stdout
+
+
+def test_diagrams_usage_names_the_command_that_was_run() -> None:
+    helped = httpchart("diagrams", "--help")
+    assert helped.returncode == 0
+    assert helped.stdout.startswith("usage: httpchart diagrams [-h]")
+    assert "  httpchart diagrams --format svg --out docs/generated" in helped.stdout
+    assert "python -m" not in helped.stdout
+    refused = httpchart("diagrams", "--format", "gif")
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("usage: httpchart diagrams [-h]")
 
 
 def test_console_script_is_installed() -> None:
@@ -306,3 +318,66 @@ class TestAgainstALoopbackServer(TestCase):
         out, err, code = await self.run_cli("get", "--cacert", str(pem), server.url("/small"))
         assert (code, err) == (0, "")
         assert out.endswith(SMALL.decode())
+
+
+def _descriptors_open_on(path: Path) -> list[str]:
+    """
+    This process's file descriptors that refer to C{path}.
+    """
+    found = []
+    for descriptor in Path("/proc/self/fd").iterdir():
+        try:
+            target = os.readlink(descriptor)
+        except OSError:  # the descriptor of the listing itself, closed by now
+            continue
+        if target == str(path):
+            found.append(descriptor.name)
+    return found
+
+
+class TestDataFileIsClosedWhenTheRequestFails(TestCase):
+    """
+    C{get --data @FILE} opens the file before the request is sent; however
+    the request fails, the file is closed by the time the command reports it.
+    """
+
+    timeout = 60
+
+    def setUp(self) -> None:
+        self.files = Path(tempfile.mkdtemp(prefix="httpchart-cli-"))
+        self.addCleanup(shutil.rmtree, self.files)
+        self.upload = self.files / "upload"
+        self.upload.write_bytes(b"never sent")
+
+    async def fails(self, url: str, cacert: Path | None = None, timeout: float = 30) -> str:
+        """
+        Post the file to C{url}; the request must fail, and its message is
+        returned.
+        """
+        data = b"@" + str(self.upload).encode()
+        request = Fetch(url=url, data=data, cacert=cacert, timeout=timeout)
+        with pytest.raises(FetchError) as failed:
+            await run(reactor, request, BytesIO(), StringIO())
+        return str(failed.value)
+
+    async def test_closed_when_the_connection_is_refused(self) -> None:
+        with socket.socket() as unused:
+            unused.bind(("127.0.0.1", 0))
+            port = unused.getsockname()[1]
+            message = await self.fails(url=f"http://127.0.0.1:{port}/")
+        assert message == f"connection refused by 127.0.0.1:{port}"
+        assert _descriptors_open_on(self.upload) == []
+
+    async def test_closed_when_the_certificate_authority_is_unreadable(self) -> None:
+        missing = self.files / "missing.pem"
+        message = await self.fails(url="https://127.0.0.1/", cacert=missing)
+        assert message == f"cannot read {missing}: No such file or directory"
+        assert _descriptors_open_on(self.upload) == []
+
+    async def test_closed_when_no_response_comes_in_time(self) -> None:
+        port = reactor.listenTCP(0, Factory.forProtocol(Protocol), interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        where = f"127.0.0.1:{port.getHost().port}"
+        message = await self.fails(url=f"http://{where}/", timeout=0.2)
+        assert message == f"no complete response from {where} within 0.2 seconds"
+        assert _descriptors_open_on(self.upload) == []
