@@ -6,7 +6,7 @@ and L{HTTPConnectionPool}, which puts it under Twisted's L{Agent} and treq.
 
 from .agent import Agent
 from .client import ClientRequest, HTTP11ClientProtocol, Observer
-from .llhttp import HeadTooLarge, LLHTTPParser, MalformedResponse
+from .llhttp import BodyTooLarge, HeadTooLarge, LLHTTPParser, MalformedResponse
 from .observe import ConnectionObserver, Trace, log_transition
 from .parser import ParserFactory, ResponseParser, TwistedParser
 from .pool import HTTP11ClientFactory, HTTPConnectionPool
@@ -14,6 +14,7 @@ from .response import Response
 
 __all__ = [
     "Agent",
+    "BodyTooLarge",
     "ClientRequest",
     "ConnectionObserver",
     "HTTP11ClientFactory",

@@ -94,6 +94,11 @@ def _lose(rig: ParserRig) -> None:
     rig.lose()
 
 
+def _past_a_limit_of_one_byte(rig: ParserRig) -> None:
+    rig.parser.max_body_size = 1
+    rig.feed(b"xy")
+
+
 OK_HEAD = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"
 CHUNKED_HEAD = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
 OPEN_HEAD = b"HTTP/1.0 200 OK\r\n\r\n"
@@ -152,11 +157,17 @@ PARSER_SCENARIOS: dict[tuple[str, str, str], tuple[bytes, tuple[Any, ...], Any, 
         "connected ended:ResponseFailed",
     ),
     (P.UNTIL_CLOSE, "body", ""): (b"GET", (_feed(OPEN_HEAD),), _feed(b"xy"), "connected data:xy"),
-    (P.UNTIL_CLOSE, "lost", ""): (
+    (P.UNTIL_CLOSE, "lost", "not refused"): (
         b"GET",
         (_feed(OPEN_HEAD),),
         _lose,
         "connected ended:PotentialDataLoss",
+    ),
+    (P.UNTIL_CLOSE, "lost", "refused"): (
+        b"GET",
+        (_feed(OPEN_HEAD),),
+        _past_a_limit_of_one_byte,
+        "connected ended:ResponseFailed",
     ),
     (P.DONE, "begin", ""): (b"GET", (_feed(OK_HEAD),), _feed(b"abcdeHTTP"), "connected data:abcde"),
     (P.DONE, "lost", ""): (
