@@ -10,10 +10,11 @@ from .llhttp import BodyTooLarge, HeadTooLarge, LLHTTPParser, MalformedResponse
 from .observe import ConnectionObserver, Trace, log_transition
 from .parser import ParserFactory, ResponseParser, TwistedParser
 from .pool import HTTP11ClientFactory, HTTPConnectionPool
-from .response import Response
+from .response import BodyDiscarded, Response
 
 __all__ = [
     "Agent",
+    "BodyDiscarded",
     "BodyTooLarge",
     "ClientRequest",
     "ConnectionObserver",
