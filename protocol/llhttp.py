@@ -230,7 +230,7 @@ class LLHTTPParser(Charted):
             self._measure_line(data)
             if self._head_bytes > self.max_head_size:
                 raise HeadTooLarge(f"head longer than {self.max_head_size} bytes", _line(data))
-        elif in_body and self._state == "CHUNKED":
+        elif self._state == "CHUNKED" and (in_body or self._in_trailers):
             self._measure_framing(data)
         if self._announced:
             self._announced = False

@@ -215,6 +215,16 @@ def test_the_trailer_limit_is_exact_however_the_bytes_are_split(excess: int, out
             assert _too_large(seen) == outcome, parts
 
 
+def test_an_unfinished_trailer_in_the_heads_read_is_measured() -> None:
+    """
+    The read that carries the head, the body and the start of an endless
+    trailer fails at once: the unfinished line is measured there too.
+    """
+    response = CHUNKED_HEAD + b"5\r\nhello\r\n0\r\nX-T: " + b"a" * LLHTTPParser.max_head_size
+    outcome, _ = _exchange([response])
+    assert _too_large(outcome) == "trailers longer than 65536 bytes"
+
+
 def test_a_trailer_line_over_the_line_limit_fails_however_split() -> None:
     trailers = b"X-T: " + b"a" * 98 + b"\r\n"
     response = CHUNKED_HEAD + b"5\r\nhello\r\n0\r\n" + trailers + b"\r\n"
