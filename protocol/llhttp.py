@@ -28,11 +28,11 @@ L{LLHTTPParser.max_fields} header fields, or a head (everything before the
 body, informational responses included) longer than
 L{LLHTTPParser.max_head_size} fail the response with L{HeadTooLarge}, a
 L{MalformedResponse}.  In a chunked body, a chunk size line (with its
-extensions) is a line, and the trailers are a head: more than
-C{max_line_length} bytes of chunk framing without a byte of body between
-them, a trailer line longer than C{max_line_length}, or trailers longer than
-C{max_head_size} (each field counted as the line C{name: value} CRLF,
-however the bytes are split) fail the body the same way.  Lines are
+extensions, up to its line feed) is a line, and the trailers are a head: a
+chunk size line or a trailer line longer than C{max_line_length}, or
+trailers longer than C{max_head_size} (each field counted as the line
+C{name: value} CRLF) fail the body the same way, however the bytes are
+split into reads.  Lines are
 measured as they arrive, so an endless one is caught within one read of its
 limit.  Twisted only drops the connection when a line is too long, so the
 response fails with an unexplained ConnectionDone.
@@ -174,8 +174,9 @@ class LLHTTPParser(Charted):
     _head_bytes = 0
     _line_bytes = 0
     _line_start = b""
-    _framing_bytes = 0
-    _fed_body = False
+    _read = b""
+    _cursor = 0
+    _size_line: int | None = None
     _in_trailers = False
     _last_read = b""
 
@@ -208,8 +209,7 @@ class LLHTTPParser(Charted):
         """
         self._any_bytes = True
         self._heads = 0
-        self._fed_body = False
-        in_body = self.response is not None
+        self._read, self._cursor = data, 0
         llhttp = self._llhttp
         if llhttp is None:
             raise MalformedResponse("bytes after the parser was disconnected", data)
@@ -230,7 +230,7 @@ class LLHTTPParser(Charted):
             self._measure_line(data)
             if self._head_bytes > self.max_head_size:
                 raise HeadTooLarge(f"head longer than {self.max_head_size} bytes", _line(data))
-        elif self._state == "CHUNKED" and (in_body or self._in_trailers):
+        elif self._state == "CHUNKED":
             self._measure_framing(data)
         if self._announced:
             self._announced = False
@@ -259,9 +259,9 @@ class LLHTTPParser(Charted):
         already longer than allowed.  In the trailers, that is the trailer
         fields so far and the unfinished line, against C{max_head_size}
         (complete fields are counted as they are reported, by
-        L{_count_trailer}).  Before them, the bytes of reads that carried no
-        body (chunk size lines and their extensions) count against
-        C{max_line_length}; a read with body bytes starts that count again.
+        L{_count_trailer}).  Before them, it is the chunk size line being
+        read, with its extensions, against C{max_line_length} (complete
+        ones are measured by L{on_chunk_header}).
         """
         if self._in_trailers:
             newline = data.rfind(b"\n")
@@ -271,15 +271,12 @@ class LLHTTPParser(Charted):
                 self._trailer_line += len(data)
             if self._trailer_bytes + self._trailer_line > self.max_head_size:
                 raise HeadTooLarge(f"trailers longer than {self.max_head_size} bytes", _line(data))
-            return
-        if self._fed_body:
-            self._framing_bytes = 0
-            return
-        self._framing_bytes += len(data)
-        if self._framing_bytes > self.max_line_length:
-            raise HeadTooLarge(
-                f"chunk size line longer than {self.max_line_length} bytes", _line(data)
-            )
+        elif self._size_line is not None:
+            self._size_line += len(data) - self._cursor
+            if self._size_line > self.max_line_length:
+                raise HeadTooLarge(
+                    f"chunk size line longer than {self.max_line_length} bytes", _line(data)
+                )
 
     def connectionLost(self, reason: Failure) -> None:
         """
@@ -338,6 +335,10 @@ class LLHTTPParser(Charted):
         self._fire.head_done(self)
         if self._halted:
             raise _Halt()
+        if self._state == "CHUNKED":
+            # The first chunk size line starts where the head ends.
+            start = self._end_of_heads(self._read, self._last_read)
+            self._cursor, self._size_line = max(start, 0), 0
 
     def _read_fields(self) -> None:
         """
@@ -389,7 +390,7 @@ class LLHTTPParser(Charted):
             raise BodyTooLarge(limit, length)
 
     def on_body(self, data: bytes) -> None:
-        self._fed_body = True
+        self._cursor += len(data)
         self._in_trailers = False
         limit = self.max_body_size
         if limit is not None:
@@ -399,9 +400,23 @@ class LLHTTPParser(Charted):
         self._fire.body(self, data)
 
     def on_chunk_header(self) -> None:
+        size_line = self._size_line
+        if size_line is not None:
+            # The line ends at the first line feed from where it started.
+            newline = self._read.find(b"\n", self._cursor)
+            size_line += newline - self._cursor
+            self._cursor, self._size_line = newline + 1, None
+            if size_line > self.max_line_length:
+                raise HeadTooLarge(f"chunk size line longer than {self.max_line_length} bytes", b"")
         # Until body bytes follow, this may be the last chunk's header, which
         # the trailers follow.
         self._in_trailers = True
+
+    def on_chunk_complete(self) -> None:
+        # The chunk's data and the line feed after it are read; the next
+        # chunk size line starts after it.
+        self._cursor = self._read.find(b"\n", self._cursor) + 1
+        self._size_line = 0
 
     def on_message_complete(self) -> None:
         self._fire.complete(self)
@@ -516,12 +531,21 @@ class LLHTTPParser(Charted):
             return data
         if not self._halted:
             return b""
+        end = self._end_of_heads(data, previous)
+        return data[end:] if end >= 0 else b""
+
+    def _end_of_heads(self, data: bytes, previous: bytes) -> int:
+        """
+        The index in C{data} just past the blank line of the last head that
+        ended in it (the read before, C{previous}, may hold the start of
+        that blank line); -1 if none is found.
+        """
         tail = previous[-3:]
         window = tail + data
         end = -1
         for _ in range(self._heads):
             end = _blank_line_end(window, max(end, 0), len(tail))
-        return data[end - len(tail) :] if end >= 0 else b""
+        return end - len(tail) if end >= 0 else -1
 
 
 def _blank_line_end(window: bytes, start: int, floor: int) -> int:

@@ -248,6 +248,41 @@ def test_default_trailer_limit_at_sampled_split_points() -> None:
                 assert _too_large(seen) == "trailers longer than 65536 bytes", split
 
 
+@pytest.mark.parametrize(("excess", "accepted"), [(0, True), (1, False)])
+def test_the_chunk_size_line_limit_is_exact_however_the_bytes_are_split(
+    excess: int, accepted: bool
+) -> None:
+    """
+    A chunk size line with its extensions (up to its line feed, its CR
+    included) of exactly the line limit is accepted and one byte more
+    refused, wherever it sits among the body's bytes and however they are
+    split.
+    """
+    padding = b"a" * (100 + excess - len(b"5;ext=") - 1)
+    line, last = b"5;ext=" + padding + b"\r", b"0;ext=" + padding + b"\r"
+    body = b"3\r\nabc\r\n" + line + b"\nhello\r\n" + last + b"\n\r\n"
+    response = CHUNKED_HEAD + body
+    for parts in [[response], *_splits(response), [bytes([b]) for b in response]]:
+        seen, collect = _exchange(parts, _TrailerStrictConnection)
+        if accepted:
+            assert collect is not None
+            assert collect.done.result == b"abchello", parts
+        else:
+            assert _too_large(seen) == "chunk size line longer than 100 bytes", parts
+
+
+def test_a_first_chunk_size_line_in_the_heads_read_is_measured() -> None:
+    line = b"5;ext=" + b"a" * 100 + b"\r\n"
+    seen, _ = _exchange([CHUNKED_HEAD + line + b"hello\r\n0\r\n\r\n"], _TrailerStrictConnection)
+    assert _too_large(seen) == "chunk size line longer than 100 bytes"
+    seen, collect = _exchange(
+        [b"HTTP/1.1 103 Early\r\n\r\n" + CHUNKED_HEAD + b"5;e=1\r\nhello\r\n0\r\n\r\n"],
+        _TrailerStrictConnection,
+    )
+    assert collect is not None
+    assert collect.done.result == b"hello"
+
+
 def test_tiny_chunks_are_no_framing_overflow() -> None:
     body = b"1\r\nx\r\n" * 200_000 + b"0\r\n\r\n"
     outcome, collect = _exchange([CHUNKED_HEAD, *_pieces(body)])
