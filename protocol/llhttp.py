@@ -262,6 +262,12 @@ class LLHTTPParser(Charted):
         L{_count_trailer}).  Before them, it is the chunk size line being
         read, with its extensions, against C{max_line_length} (complete
         ones are measured by L{on_chunk_header}).
+
+        C{_cursor} is where llhttp's callbacks have got to in C{data}: the
+        end of the last body bytes, or of the last chunk size line.
+        C{_size_line} is the length so far of a chunk size line being read,
+        or C{None} in a chunk's data (its line feed then starts the next
+        chunk size line).
         """
         if self._in_trailers:
             newline = data.rfind(b"\n")
@@ -271,9 +277,16 @@ class LLHTTPParser(Charted):
                 self._trailer_line += len(data)
             if self._trailer_bytes + self._trailer_line > self.max_head_size:
                 raise HeadTooLarge(f"trailers longer than {self.max_head_size} bytes", _line(data))
-        elif self._size_line is not None:
-            self._size_line += len(data) - self._cursor
-            if self._size_line > self.max_line_length:
+        else:
+            size_line, cursor = self._size_line, self._cursor
+            if size_line is None:
+                newline = data.find(b"\n", cursor)
+                if newline < 0:
+                    return  # still in a chunk's data
+                # The chunk's data is over; the next chunk size line began.
+                size_line, cursor = 0, newline + 1
+            self._size_line = size_line = size_line + len(data) - cursor
+            if size_line > self.max_line_length:
                 raise HeadTooLarge(
                     f"chunk size line longer than {self.max_line_length} bytes", _line(data)
                 )
@@ -400,23 +413,22 @@ class LLHTTPParser(Charted):
         self._fire.body(self, data)
 
     def on_chunk_header(self) -> None:
-        size_line = self._size_line
-        if size_line is not None:
-            # The line ends at the first line feed from where it started.
-            newline = self._read.find(b"\n", self._cursor)
-            size_line += newline - self._cursor
-            self._cursor, self._size_line = newline + 1, None
-            if size_line > self.max_line_length:
-                raise HeadTooLarge(f"chunk size line longer than {self.max_line_length} bytes", b"")
+        read, cursor, size_line = self._read, self._cursor, self._size_line
+        if size_line is None:
+            # The previous chunk's data ends at the cursor, then its line
+            # feed (at the cursor, or after a CR), then this chunk size line.
+            newline = read.find(b"\n", cursor + 2)
+            if newline - cursor - 1 > self.max_line_length:
+                size_line = newline - read.find(b"\n", cursor) - 1
+        else:
+            newline = read.find(b"\n", cursor)
+            size_line += newline - cursor
+        self._cursor, self._size_line = newline + 1, None
+        if size_line is not None and size_line > self.max_line_length:
+            raise HeadTooLarge(f"chunk size line longer than {self.max_line_length} bytes", b"")
         # Until body bytes follow, this may be the last chunk's header, which
         # the trailers follow.
         self._in_trailers = True
-
-    def on_chunk_complete(self) -> None:
-        # The chunk's data and the line feed after it are read; the next
-        # chunk size line starts after it.
-        self._cursor = self._read.find(b"\n", self._cursor) + 1
-        self._size_line = 0
 
     def on_message_complete(self) -> None:
         self._fire.complete(self)
