@@ -32,10 +32,10 @@ extensions, up to its line feed) is a line, and the trailers are a head: a
 chunk size line or a trailer line longer than C{max_line_length}, or
 trailers longer than C{max_head_size} (each field counted as the line
 C{name: value} CRLF) fail the body the same way, however the bytes are
-split into reads.  Lines are
-measured as they arrive, so an endless one is caught within one read of its
-limit.  Twisted only drops the connection when a line is too long, so the
-response fails with an unexplained ConnectionDone.
+split into reads.  Lines are measured as they arrive, so an endless one is
+caught within one read of its limit.  Twisted only drops the connection when
+a line is too long, so the response fails with an unexplained
+ConnectionDone.
 
 An optional cap on the body, L{LLHTTPParser.max_body_size}, fails a response
 whose Content-Length exceeds it at the head, and a body that grows past it
