@@ -277,6 +277,13 @@ class DiscardAndLimit(EndToEnd):
         _, body = await self.get(self.url("/small"))
         assert body == SMALL
 
+    async def test_treq_reaches_discard_through_the_original_response(self) -> None:
+        response = await treq.get(self.url("/large"), pool=self.pool, unbuffered=True)
+        assert await response.original.discard() is False
+        response = await treq.get(self.url("/small"), pool=self.pool, unbuffered=True)
+        assert await response.original.discard() is True
+        assert await treq.content(await treq.get(self.url("/small"), pool=self.pool)) == SMALL
+
     async def test_a_content_length_over_the_pool_limit_fails_at_the_head(self) -> None:
         tracker, pool = self.new_pool()
         pool.max_body_size = 1024 * 1024
