@@ -6,14 +6,16 @@ and L{HTTPConnectionPool}, which puts it under Twisted's L{Agent} and treq.
 
 from .agent import Agent
 from .client import ClientRequest, HTTP11ClientProtocol, Observer
-from .llhttp import HeadTooLarge, LLHTTPParser, MalformedResponse
+from .llhttp import BodyTooLarge, HeadTooLarge, LLHTTPParser, MalformedResponse
 from .observe import ConnectionObserver, Trace, log_transition
 from .parser import ParserFactory, ResponseParser, TwistedParser
 from .pool import HTTP11ClientFactory, HTTPConnectionPool
-from .response import Response
+from .response import BodyDiscarded, Response
 
 __all__ = [
     "Agent",
+    "BodyDiscarded",
+    "BodyTooLarge",
     "ClientRequest",
     "ConnectionObserver",
     "HTTP11ClientFactory",

@@ -185,6 +185,7 @@ class HTTP11ClientProtocol(Protocol, Charted):
         *,
         engine: EngineName | None = None,
         observer: Observer | None = None,
+        max_body_size: int | None = None,
     ) -> None:
         """
         @param quiescentCallback: Called with this protocol each time a
@@ -196,8 +197,14 @@ class HTTP11ClientProtocol(Protocol, Charted):
         @param observer: Called with a L{TransitionRecord} for every
             transition, before its effects run.  Exceptions it raises are
             logged and otherwise ignored.
+        @param max_body_size: The most bytes of body accepted in a response on
+            this connection (L{LLHTTPParser.max_body_size}); C{None} keeps the
+            parser's own limit, none by default.  A longer body fails with
+            L{ResponseFailed} holding L{BodyTooLarge}, and the connection is
+            closed.  Only httpchart's parser enforces it.
         """
         self._quiescentCallback = quiescentCallback
+        self._max_body_size = max_body_size
         if (engine or self.engine) == "reference":
             self._engine = ReferenceEngine(ChartSpec.of(self.chart), self)
             self._fire = self._engine.fire
@@ -374,6 +381,8 @@ class HTTP11ClientProtocol(Protocol, Charted):
         self._parser, self._responseDeferred = self.parser_factory(
             request, self._response_finished, proxy
         )
+        if self._max_body_size is not None and isinstance(self._parser, LLHTTPParser):
+            self._parser.max_body_size = self._max_body_size
         try:
             writing = request.writeTo(self.transport)
         except Exception:

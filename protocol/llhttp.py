@@ -18,7 +18,8 @@ the head until the body has a consumer.
 Like Twisted, it accepts lines that end with a bare LF.  It is deliberately
 stricter than Twisted elsewhere: a response is malformed if it folds header
 lines, repeats or lists Content-Length, carries both Content-Length and
-Transfer-Encoding, uses a transfer coding other than chunked, switches
+Transfer-Encoding, uses any transfer coding list other than a single
+C{chunked} (on one line or several), switches
 protocols without being asked, or sends a header line without a colon or
 with control characters.  A malformed response fails with
 L{MalformedResponse}, a L{ParseError}.
@@ -29,12 +30,18 @@ L{LLHTTPParser.max_fields} header fields, or a head (everything before the
 body, informational responses included) longer than
 L{LLHTTPParser.max_head_size} fail the response with L{HeadTooLarge}, a
 L{MalformedResponse}.  In a chunked body, a chunk size line (with its
-extensions) is a line, and the trailers are a head: more than
-C{max_line_length} bytes of chunk framing, or C{max_head_size} bytes of
-trailers, without a byte of body between them fail the body the same way.
-Lines are measured as they arrive, so an endless one is caught within one
-read of its limit.  Twisted only drops the connection when a line is too
-long, so the response fails with an unexplained ConnectionDone.
+extensions, up to its line feed) is a line, and the trailers are a head: a
+chunk size line or a trailer line longer than C{max_line_length}, or
+trailers longer than C{max_head_size} (each field counted as the line
+C{name: value} CRLF) fail the body the same way, however the bytes are
+split into reads.  Lines are measured as they arrive, so an endless one is
+caught within one read of its limit.  Twisted only drops the connection when
+a line is too long, so the response fails with an unexplained
+ConnectionDone.
+
+An optional cap on the body, L{LLHTTPParser.max_body_size}, fails a response
+whose Content-Length exceeds it at the head, and a body that grows past it
+as soon as the read that crosses it is parsed, with L{BodyTooLarge}.
 """
 
 from __future__ import annotations
@@ -51,7 +58,12 @@ from httptools import (
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from twisted.web._newclient import ParseError, ResponseFailed, ResponseNeverReceived
+from twisted.web._newclient import (
+    ConnectionAborted,
+    ParseError,
+    ResponseFailed,
+    ResponseNeverReceived,
+)
 from twisted.web.http import PotentialDataLoss, _DataLoss
 from twisted.web.http_headers import Headers
 from twisted.web.iweb import IResponse
@@ -87,6 +99,28 @@ class HeadTooLarge(MalformedResponse):
     """
 
 
+class BodyTooLarge(ConnectionAborted):
+    """
+    The response's body is longer than the parser's C{max_body_size}: its
+    Content-Length says so, or more bytes than that arrived.  The client
+    gives the connection up because of it, which is why this is a
+    L{ConnectionAborted}.
+
+    @ivar limit: The C{max_body_size} that was exceeded.
+    @ivar length: The body's Content-Length, when that is what exceeded
+        the limit; C{None} when the bytes themselves did.
+    """
+
+    def __init__(self, limit: int, length: int | None = None) -> None:
+        if length is None:
+            message = f"body longer than {limit} bytes"
+        else:
+            message = f"Content-Length {length} exceeds the body limit of {limit} bytes"
+        ConnectionAborted.__init__(self, message)
+        self.limit = limit
+        self.length = length
+
+
 class _Halt(Exception):
     """
     Raised from an llhttp callback to stop parsing where the chart said so.
@@ -107,12 +141,17 @@ class LLHTTPParser(Charted):
     @cvar max_line_length: The longest status or header line accepted, in
         bytes (Twisted's line limit).
     @cvar max_fields: The most header fields accepted in one head.
-    @cvar max_head_size: The most bytes accepted before a head is complete.
+    @cvar max_head_size: The most bytes accepted before a head is complete,
+        and the most bytes of trailers.
+    @ivar max_body_size: The most bytes of body accepted, or C{None} (the
+        default) for no limit.  A class attribute, which a connection given
+        a C{max_body_size} overrides on each parser it opens.
     """
 
     max_line_length: ClassVar[int] = 16384
     max_fields: ClassVar[int] = 256
     max_head_size: ClassVar[int] = 65536
+    max_body_size: int | None = None
 
     chart = ResponseParsing
     _log: ClassVar[Logger] = Logger()
@@ -125,6 +164,10 @@ class LLHTTPParser(Charted):
     _stray = False
     _length: int | None = None
     _framing: bytes | None = None
+    _codings: tuple[bytes, ...] = ()
+    _body_bytes = 0
+    _trailer_bytes = 0
+    _trailer_line = 0
     _trailers: list[tuple[bytes, bytes]] | None = None
     _code = 0
     _connection: Sequence[bytes] = ()
@@ -133,8 +176,9 @@ class LLHTTPParser(Charted):
     _head_bytes = 0
     _line_bytes = 0
     _line_start = b""
-    _framing_bytes = 0
-    _fed_body = False
+    _read = b""
+    _cursor = 0
+    _size_line: int | None = None
     _in_trailers = False
     _last_read = b""
 
@@ -167,8 +211,7 @@ class LLHTTPParser(Charted):
         """
         self._any_bytes = True
         self._heads = 0
-        self._fed_body = False
-        in_body = self.response is not None
+        self._read, self._cursor = data, 0
         llhttp = self._llhttp
         if llhttp is None:
             raise MalformedResponse("bytes after the parser was disconnected", data)
@@ -189,7 +232,7 @@ class LLHTTPParser(Charted):
             self._measure_line(data)
             if self._head_bytes > self.max_head_size:
                 raise HeadTooLarge(f"head longer than {self.max_head_size} bytes", _line(data))
-        elif in_body and self._state == "CHUNKED":
+        elif self._state == "CHUNKED":
             self._measure_framing(data)
         if self._announced:
             self._announced = False
@@ -214,20 +257,41 @@ class LLHTTPParser(Charted):
 
     def _measure_framing(self, data: bytes) -> None:
         """
-        Count the bytes of a chunked body's read that carried no body: chunk
-        size lines, extensions and trailers.  A read with body bytes starts
-        the count again.
+        Fail if the chunked body's framing that ends C{data}, unfinished, is
+        already longer than allowed.  In the trailers, that is the trailer
+        fields so far and the unfinished line, against C{max_head_size}
+        (complete fields are counted as they are reported, by
+        L{_count_trailer}).  Before them, it is the chunk size line being
+        read, with its extensions, against C{max_line_length} (complete
+        ones are measured by L{on_chunk_header}).
+
+        C{_cursor} is where llhttp's callbacks have got to in C{data}: the
+        end of the last body bytes, or of the last chunk size line.
+        C{_size_line} is the length so far of a chunk size line being read,
+        or C{None} in a chunk's data (its line feed then starts the next
+        chunk size line).
         """
-        if self._fed_body:
-            self._framing_bytes = 0
-            return
-        self._framing_bytes += len(data)
         if self._in_trailers:
-            limit, what = self.max_head_size, "trailers"
+            newline = data.rfind(b"\n")
+            if newline >= 0:
+                self._trailer_line = len(data) - newline - 1
+            else:
+                self._trailer_line += len(data)
+            if self._trailer_bytes + self._trailer_line > self.max_head_size:
+                raise HeadTooLarge(f"trailers longer than {self.max_head_size} bytes", _line(data))
         else:
-            limit, what = self.max_line_length, "chunk size line"
-        if self._framing_bytes > limit:
-            raise HeadTooLarge(f"{what} longer than {limit} bytes", _line(data))
+            size_line, cursor = self._size_line, self._cursor
+            if size_line is None:
+                newline = data.find(b"\n", cursor)
+                if newline < 0:
+                    return  # still in a chunk's data
+                # The chunk's data is over; the next chunk size line began.
+                size_line, cursor = 0, newline + 1
+            self._size_line = size_line = size_line + len(data) - cursor
+            if size_line > self.max_line_length:
+                raise HeadTooLarge(
+                    f"chunk size line longer than {self.max_line_length} bytes", _line(data)
+                )
 
     def connectionLost(self, reason: Failure) -> None:
         """
@@ -261,17 +325,35 @@ class LLHTTPParser(Charted):
         fields = self._fields if self._trailers is None else self._trailers
         if len(fields) >= self.max_fields:
             raise HeadTooLarge(f"more than {self.max_fields} header fields", name)
+        if self._trailers is not None:
+            self._count_trailer(name, value)
         fields.append((name, value))
+
+    def _count_trailer(self, name: bytes, value: bytes) -> None:
+        """
+        Add a complete trailer field to the trailers' size, counted as the
+        line C{name: value} CRLF, whatever reads it arrived in.
+        """
+        line = len(name) + len(value)
+        self._trailer_bytes += line + 4
+        if self._trailer_bytes > self.max_head_size:
+            raise HeadTooLarge(f"trailers longer than {self.max_head_size} bytes", name)
+        if line > self.max_line_length:
+            raise HeadTooLarge(f"trailer line longer than {self.max_line_length} bytes", name)
 
     def on_headers_complete(self) -> None:
         self._heads += 1
         self._code = self._llhttp.get_status_code()  # type: ignore[union-attr]
         self._read_fields()
-        if self._framing not in (None, b"chunked") and not self._informational():
-            raise MalformedResponse("unsupported transfer coding", self._framing)
+        if not self._informational():
+            self._check_head()
         self._fire.head_done(self)
         if self._halted:
             raise _Halt()
+        if self._state == "CHUNKED":
+            # The first chunk size line starts where the head ends.
+            start = self._end_of_heads(self._read, self._last_read)
+            self._cursor, self._size_line = max(start, 0), 0
 
     def _read_fields(self) -> None:
         """
@@ -282,6 +364,7 @@ class LLHTTPParser(Charted):
         """
         limit = self.max_line_length
         connection: list[bytes] = []
+        codings: list[bytes] = []
         for name, value in self._fields:
             if len(name) + len(value) > limit:
                 raise HeadTooLarge(f"header line longer than {limit} bytes", name)
@@ -291,17 +374,60 @@ class LLHTTPParser(Charted):
             if lowered == b"content-length":
                 self._length = int(value)
             elif lowered == b"transfer-encoding":
-                self._framing = value.rsplit(b",", 1)[-1].strip().lower()
+                codings += (coding.strip().lower() for coding in value.split(b","))
             elif lowered == b"connection":
                 connection += (token.strip().lower() for token in value.split(b","))
         self._connection = connection
+        self._codings = tuple(codings)
+
+    def _check_head(self) -> None:
+        """
+        Check the framing of a final response's body before the chart reads
+        it: the only transfer coding accepted is a single C{chunked}, and a
+        Content-Length may not exceed L{max_body_size}.
+
+        @raise MalformedResponse: Another transfer coding, or a list of them.
+        @raise BodyTooLarge: The body would be longer than allowed.
+        """
+        codings = self._codings
+        if codings:
+            for coding in codings:
+                if coding != b"chunked":
+                    name = coding.decode("latin-1") or "(empty)"
+                    raise MalformedResponse(f"unsupported transfer coding: {name}", coding)
+            if len(codings) > 1:
+                raise MalformedResponse(
+                    "transfer coding chunked applied more than once", b"chunked"
+                )
+            self._framing = b"chunked"
+        limit, length = self.max_body_size, self._length
+        if limit is not None and length is not None and length > limit and not self._bodiless():
+            raise BodyTooLarge(limit, length)
 
     def on_body(self, data: bytes) -> None:
-        self._fed_body = True
+        self._cursor += len(data)
         self._in_trailers = False
+        limit = self.max_body_size
+        if limit is not None:
+            self._body_bytes += len(data)
+            if self._body_bytes > limit:
+                raise BodyTooLarge(limit)
         self._fire.body(self, data)
 
     def on_chunk_header(self) -> None:
+        read, cursor, size_line = self._read, self._cursor, self._size_line
+        if size_line is None:
+            # The previous chunk's data ends at the cursor, then its line
+            # feed (at the cursor, or after a CR), then this chunk size line.
+            newline = read.find(b"\n", cursor + 2)
+            if newline - cursor - 1 > self.max_line_length:
+                size_line = newline - read.find(b"\n", cursor) - 1
+        else:
+            newline = read.find(b"\n", cursor)
+            size_line += newline - cursor
+        self._cursor, self._size_line = newline + 1, None
+        if size_line is not None and size_line > self.max_line_length:
+            raise HeadTooLarge(f"chunk size line longer than {self.max_line_length} bytes", b"")
         # Until body bytes follow, this may be the last chunk's header, which
         # the trailers follow.
         self._in_trailers = True
@@ -326,6 +452,9 @@ class LLHTTPParser(Charted):
     def _received(self) -> bool:
         return self._any_bytes
 
+    def _refused(self, reason: Failure) -> bool:
+        return reason.check(BodyTooLarge) is not None
+
     # Effects
 
     def _skip_informational(self) -> None:
@@ -334,6 +463,7 @@ class LLHTTPParser(Charted):
         self._connection = ()
         self._phrase = b""
         self._length = self._framing = None
+        self._codings = ()
 
     def _pause_transport(self) -> None:
         self.transport.pauseProducing()
@@ -372,7 +502,7 @@ class LLHTTPParser(Charted):
         assert response is not None
         if self._trailers:
             trailers = Headers()
-            for name, value in _normalized(self._trailers, self.max_line_length):
+            for name, value in _normalized(self._trailers):
                 trailers.addRawHeader(name, value)
             response._trailers = trailers
         response._bodyDataFinished()
@@ -415,12 +545,21 @@ class LLHTTPParser(Charted):
             return data
         if not self._halted:
             return b""
+        end = self._end_of_heads(data, previous)
+        return data[end:] if end >= 0 else b""
+
+    def _end_of_heads(self, data: bytes, previous: bytes) -> int:
+        """
+        The index in C{data} just past the blank line of the last head that
+        ended in it (the read before, C{previous}, may hold the start of
+        that blank line); -1 if none is found.
+        """
         tail = previous[-3:]
         window = tail + data
         end = -1
         for _ in range(self._heads):
             end = _blank_line_end(window, max(end, 0), len(tail))
-        return data[end - len(tail) :] if end >= 0 else b""
+        return end - len(tail) if end >= 0 else -1
 
 
 def _blank_line_end(window: bytes, start: int, floor: int) -> int:
@@ -442,20 +581,11 @@ def _blank_line_end(window: bytes, start: int, floor: int) -> int:
         start = end - 1
 
 
-def _normalized(
-    fields: list[tuple[bytes, bytes]], max_line_length: int
-) -> list[tuple[bytes, bytes]]:
+def _normalized(fields: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     """
     C{fields} with lowercase names and values without trailing whitespace.
-
-    @raise HeadTooLarge: A field is longer than C{max_line_length}.
     """
-    normalized = []
-    for name, value in fields:
-        if len(name) + len(value) > max_line_length:
-            raise HeadTooLarge(f"header line longer than {max_line_length} bytes", name)
-        normalized.append((name.lower(), value.rstrip(b" \t")))
-    return normalized
+    return [(name.lower(), value.rstrip(b" \t")) for name, value in fields]
 
 
 def _line(data: bytes) -> bytes:

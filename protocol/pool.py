@@ -47,6 +47,7 @@ class HTTP11ClientFactory(Factory[HTTP11ClientProtocol]):
     @ivar observer: If not C{None}, every connection built gets the next
         connection number and reports its transitions to C{observer} with
         that number.
+    @ivar max_body_size: If not C{None}, given to every connection built.
     """
 
     protocol: type[HTTP11ClientProtocol]
@@ -58,6 +59,7 @@ class HTTP11ClientFactory(Factory[HTTP11ClientProtocol]):
         *,
         protocol: type[HTTP11ClientProtocol] = HTTP11ClientProtocol,
         observer: ConnectionObserver | None = None,
+        max_body_size: int | None = None,
     ) -> None:
         """
         @param quiescentCallback: Given to every connection: the pool takes
@@ -68,15 +70,20 @@ class HTTP11ClientFactory(Factory[HTTP11ClientProtocol]):
         self._metadata = metadata
         self.protocol = protocol
         self.observer = observer
+        self.max_body_size = max_body_size
 
     def __repr__(self) -> str:
         return f"HTTP11ClientFactory({self._quiescentCallback!r}, {self._metadata})"
 
     def buildProtocol(self, addr: IAddress | None) -> HTTP11ClientProtocol:
-        if self.observer is None:
-            return self.protocol(self._quiescentCallback)
-        number = next(_numbers)
-        return self.protocol(self._quiescentCallback, observer=partial(self.observer, number))
+        # Only the options in use are passed, so a connection class that
+        # takes fewer keywords still works while they are not.
+        options: dict[str, Any] = {}
+        if self.max_body_size is not None:
+            options["max_body_size"] = self.max_body_size
+        if self.observer is not None:
+            options["observer"] = partial(self.observer, next(_numbers))
+        return self.protocol(self._quiescentCallback, **options)
 
 
 class HTTPConnectionPool(client.HTTPConnectionPool):
@@ -96,6 +103,7 @@ class HTTPConnectionPool(client.HTTPConnectionPool):
         persistent: bool = True,
         *,
         observer: ConnectionObserver | None = None,
+        max_body_size: int | None = None,
     ) -> None:
         """
         @param reactor: The reactor used for connection timeouts.
@@ -106,9 +114,14 @@ class HTTPConnectionPool(client.HTTPConnectionPool):
             pool opens; L{httpchart.protocol.observe.log_transition} turns
             them into log events.  Without one, connections are not observed
             at all.
+        @param max_body_size: The most bytes of body accepted in a response
+            on any of this pool's connections (see
+            L{HTTP11ClientProtocol.__init__}); C{None}, the default, for no
+            limit.
         """
         super().__init__(reactor, persistent)  # type: ignore[no-untyped-call]
         self.observer = observer
+        self.max_body_size = max_body_size
 
     def closeCachedConnections(self) -> Deferred[None]:
         """
@@ -127,5 +140,9 @@ class HTTPConnectionPool(client.HTTPConnectionPool):
         self, quiescentCallback: QuiescentCallback, metadata: str
     ) -> HTTP11ClientFactory:
         return HTTP11ClientFactory(
-            quiescentCallback, metadata, protocol=self.protocol, observer=self.observer
+            quiescentCallback,
+            metadata,
+            protocol=self.protocol,
+            observer=self.observer,
+            max_body_size=self.max_body_size,
         )

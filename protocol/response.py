@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from twisted.internet.defer import CancelledError, Deferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from twisted.web._newclient import ResponseDone, _ClientRequestProxy
+from twisted.web._newclient import ResponseDone, ResponseFailed, _ClientRequestProxy
+from twisted.web.http import PotentialDataLoss, _DataLoss
 from twisted.web.http_headers import Headers
 from twisted.web.iweb import UNKNOWN_LENGTH, IResponse
 from zope.interface import implementer
@@ -42,6 +44,16 @@ CONNECTION_CONTROL = frozenset(
 _BODY_COMPLETE = Failure(ResponseDone("Response body fully received"))
 
 
+class BodyDiscarded(CancelledError):
+    """
+    The application discarded the body (L{Response.discard}) while a
+    protocol was receiving it: the protocol's C{connectionLost} gets
+    C{ResponseFailed([BodyDiscarded, _DataLoss])}, so C{readBody} fails with
+    it.  A L{CancelledError}, since discarding is the application cancelling
+    the body.
+    """
+
+
 @implementer(IResponse)
 class Response(Charted):
     """
@@ -49,8 +61,15 @@ class Response(Charted):
     given to L{deliverBody}.
 
     An httpchart response also has C{trailers}: the trailer fields of a
-    chunked response, once its body has been read; empty otherwise.
+    chunked response, once its body has been read; empty otherwise; and
+    L{discard}, for a body nobody wants.
+
+    @cvar drain_limit: The most bytes of body L{discard} reads and drops to
+        keep the connection; with more left, or an unknown amount, it aborts
+        the connection instead.
     """
+
+    drain_limit: ClassVar[int] = 65536
 
     chart = BodyDelivery
     _log: ClassVar[Logger] = Logger()
@@ -68,6 +87,9 @@ class Response(Charted):
     _bodyProtocol: Any = None
     _bodyBuffer: list[bytes] | None
     _reason: Failure
+    _received = 0
+    _aborted = False
+    _discarders: list[Deferred[bool]] | None = None
 
     def __init__(
         self,
@@ -171,6 +193,32 @@ class Response(Charted):
         """
         self._fire.deliver(self, protocol)
 
+    def discard(self) -> Deferred[bool]:
+        """
+        Say that nobody wants the body, so that it costs as little as
+        possible.  What was buffered is dropped.  If the body's length is
+        known (Content-Length) and at most L{drain_limit} bytes of it are
+        still to come, they are read and dropped, and the connection goes
+        back to its pool; otherwise the connection is aborted (a chunked
+        body, or one that runs until the close, has no known rest).  A
+        protocol given to L{deliverBody} before is told the body was
+        discarded: its C{connectionLost} gets C{ResponseFailed([}
+        L{BodyDiscarded}C{, _DataLoss])}.
+
+        Discarding a body that is already over (including the empty body of
+        a response to HEAD, or a 204 or 304) only drops what was buffered,
+        and discarding again is harmless.  L{deliverBody} after L{discard}
+        raises L{LifecycleError}.
+
+        @return: A Deferred that fires once the body is over: with C{True}
+            if it was read to its end (drained, or in already), C{False} if
+            discarding aborted the connection or the body was cut short
+            otherwise.  It never fails.
+        """
+        deferred: Deferred[bool] = Deferred()
+        self._fire.discard(self, deferred)
+        return deferred
+
     def _bodyDataReceived(self, data: bytes) -> None:
         """
         The parser has bytes of the body.
@@ -183,6 +231,12 @@ class Response(Charted):
         why it ended.
         """
         self._fire.finished(self, _BODY_COMPLETE if reason is None else reason)
+
+    # Guards
+
+    def _small_rest(self) -> bool:
+        length = self.length
+        return isinstance(length, int) and length - self._received <= self.drain_limit
 
     # Effects
 
@@ -199,9 +253,11 @@ class Response(Charted):
         self._transport.resumeProducing()
 
     def _buffer(self, data: bytes) -> None:
+        self._received += len(data)
         self._bodyBuffer.append(data)  # type: ignore[union-attr]
 
     def _pass_on(self, data: bytes) -> None:
+        self._received += len(data)
         self._bodyProtocol.dataReceived(data)
 
     def _keep_reason(self, reason: Failure) -> None:
@@ -213,3 +269,38 @@ class Response(Charted):
             protocol.connectionLost(self._reason)
         except Exception:
             self._log.failure("response body consumer failed in connectionLost")
+
+    def _await_end(self, deferred: Deferred[bool]) -> None:
+        if self._discarders is None:
+            self._discarders = []
+        self._discarders.append(deferred)
+
+    def _drop_buffer(self) -> None:
+        self._bodyBuffer = None
+
+    def _end_consumer(self) -> None:
+        protocol, self._bodyProtocol = self._bodyProtocol, None
+        reason = Failure(ResponseFailed([Failure(BodyDiscarded()), Failure(_DataLoss())], self))
+        try:
+            protocol.connectionLost(reason)
+        except Exception:
+            self._log.failure("response body consumer failed in connectionLost")
+
+    def _abort_transport(self) -> None:
+        self._aborted = True
+        transport = self._transport
+        abort = getattr(transport, "abortConnection", None)
+        if abort is None:
+            # Twisted's own proxy cannot abort; stopping it closes the
+            # connection.
+            abort = transport.stopProducing
+        abort()
+
+    def _report_discarded(self) -> None:
+        # A body that runs until the close ends with PotentialDataLoss even
+        # when the abort cut it, so the abort itself is what says it was not
+        # read to its end.
+        whole = not self._aborted and self._reason.check(ResponseDone, PotentialDataLoss)
+        discarders, self._discarders = self._discarders or [], None
+        for deferred in discarders:
+            deferred.callback(bool(whole))

@@ -7,7 +7,10 @@ protocol to C{deliverBody}.  This chart keeps the two in step: bytes that
 arrive before the protocol are buffered (the parser has paused the
 transport meanwhile), the end of the body is remembered until there is a
 protocol to tell, and a second protocol, or bytes after the end, are errors.
-The states are the ones Twisted's own C{Response} uses.
+The states are the ones Twisted's own C{Response} uses, and one more:
+DISCARDING, for a body the application said it does not want
+(C{Response.discard()}): what is left of it is read and dropped, or the
+connection is aborted, depending on how much is left.
 """
 
 from __future__ import annotations
@@ -28,14 +31,19 @@ class BodyDelivery(StateChart[Any]):
     catch_errors_as_events = False
     enable_self_transition_entries = False
     atomic_configuration_update = True
-    # FINISHED end the chart: nothing can happen there, so they have no
-    # transitions at all, which the library would otherwise reject as traps.
+    # FINISHED ends the chart: only discard() is handled there, in place, which
+    # the library would otherwise reject as a trap.
     validate_trap_states = False
 
     inputs: ClassVar[dict[str, Input]] = {
         "deliver": Input(("protocol",), "The application called deliverBody(protocol)."),
         "data": Input(("data",), "The parser has bytes of the body."),
         "finished": Input(("reason",), "The parser has no more of the body, for reason."),
+        "discard": Input(
+            ("deferred",),
+            "The application called discard(): it does not want the body; deferred "
+            "fires once the body is over.",
+        ),
     }
 
     outputs: ClassVar[dict[str, str]] = {
@@ -48,9 +56,21 @@ class BodyDelivery(StateChart[Any]):
         "keep_reason": "Remember why the body ended.",
         "close_protocol": "Tell the protocol the body has ended (connectionLost with the "
         "remembered reason); if it raises, log the error.",
+        "await_end": "Keep the Deferred returned by discard(), to fire when the body is over.",
+        "drop_buffer": "Forget the bytes buffered so far.",
+        "end_consumer": "Tell the protocol the body was discarded (connectionLost with "
+        "ResponseFailed([BodyDiscarded, _DataLoss])) and forget it; if it raises, log the "
+        "error.",
+        "abort_transport": "Abort the connection through the transport the parser gave, as "
+        "cancelling readBody does; the body ends with the abort.",
+        "report_discarded": "Fire every Deferred returned by discard() with whether the body "
+        "was read to its end (True) or cut short, by discard's abort or otherwise (False).",
     }
 
-    conditions: ClassVar[dict[str, str]] = {}
+    conditions: ClassVar[dict[str, str]] = {
+        "small_rest": "The body's length is known and at most Response.drain_limit bytes of "
+        "it are still to come.",
+    }
 
     initial = state(
         "INITIAL",
@@ -63,7 +83,12 @@ class BodyDelivery(StateChart[Any]):
         "The whole body has arrived but nobody has asked for it yet: it is buffered "
         "with the reason it ended.",
     )
-    delivered = state("FINISHED", "The protocol has had the whole body and its end.")
+    delivered = state("FINISHED", "The body is over, and whoever wanted it has been told.")
+    discarding = state(
+        "DISCARDING",
+        "Nobody wants the body: what is left of it is read and dropped, or the "
+        "connection is being aborted, until the body ends.",
+    )
 
     deliver = event(
         goes(
@@ -83,6 +108,7 @@ class BodyDelivery(StateChart[Any]):
     data = event(
         stays(initial, effects=("buffer",), doc="Buffered until there is a protocol.")
         | stays(connected, effects=("pass_on",), doc="Straight to the protocol.")
+        | stays(discarding, doc="Dropped: nobody wants the body.")
     )
 
     finished = event(
@@ -97,5 +123,59 @@ class BodyDelivery(StateChart[Any]):
             delivered,
             effects=("keep_reason", "close_protocol"),
             doc="The body ended; the protocol is told.",
+        )
+        | goes(
+            discarding,
+            delivered,
+            effects=("keep_reason", "report_discarded"),
+            doc="The discarded body is over: drained to its end, or cut short.",
+        )
+    )
+
+    discard = event(
+        goes(
+            initial,
+            discarding,
+            cond=("small_rest",),
+            effects=("await_end", "drop_buffer", "resume_transport"),
+            doc="Little is left: read it and drop it, so the connection can be reused.",
+        )
+        | goes(
+            initial,
+            discarding,
+            unless=("small_rest",),
+            effects=("await_end", "drop_buffer", "abort_transport"),
+            doc="Too much is left, or nobody knows how much: abort the connection.",
+        )
+        | goes(
+            connected,
+            discarding,
+            cond=("small_rest",),
+            effects=("await_end", "end_consumer", "resume_transport"),
+            doc="The protocol is told the body was discarded; the little that is "
+            "left is read and dropped.",
+        )
+        | goes(
+            connected,
+            discarding,
+            unless=("small_rest",),
+            effects=("await_end", "end_consumer", "abort_transport"),
+            doc="The protocol is told the body was discarded; the connection is aborted.",
+        )
+        | goes(
+            deferred_close,
+            delivered,
+            effects=("await_end", "drop_buffer", "report_discarded"),
+            doc="The whole body had arrived: drop it; the connection is already free.",
+        )
+        | stays(
+            discarding,
+            effects=("await_end",),
+            doc="Discarded again: one more Deferred to fire when the body is over.",
+        )
+        | stays(
+            delivered,
+            effects=("await_end", "report_discarded"),
+            doc="The body is already over: nothing to do but say how it ended.",
         )
     )

@@ -73,6 +73,8 @@ class ResponseParsing(StateChart[Any]):
         "chunked": "The body is chunked (Transfer-Encoding ends with chunked).",
         "sized": "The body's length is given by Content-Length.",
         "received": "At least one byte of the response arrived.",
+        "refused": "The reason is the parser's own refusal of the body (BodyTooLarge: "
+        "longer than max_body_size).",
     }
 
     head = state(
@@ -207,8 +209,16 @@ class ResponseParsing(StateChart[Any]):
         | goes(
             until_close,
             finished,
+            unless=("refused",),
             effects=("announce_complete", "finish_body_uncertain"),
             doc="The close is the end of the body.",
+        )
+        | goes(
+            until_close,
+            failed,
+            cond=("refused",),
+            effects=("fail_body",),
+            doc="The parser refused the body for its size: it was cut short, not ended.",
         )
         | goes(
             done,

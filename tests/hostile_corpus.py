@@ -508,6 +508,51 @@ CORPUS: tuple[Case, ...] = (
         why="Twisted fails on a KeyError inside its parser; httpchart names the fault.",
     ),
     Case(
+        "transfer codings gzip, chunked",
+        "chunked body",
+        "sends `Transfer-Encoding: gzip, chunked`",
+        answer(
+            Send(head(b"Transfer-Encoding: gzip, chunked") + b"5\r\nhello\r\n0\r\n\r\n"),
+            Close(),
+        ),
+        (MALFORMED,),
+        says="unsupported transfer coding: gzip",
+        twisted=Twisted((Failed("ResponseFailed(KeyError)"),)),
+        why="Twisted fails on a KeyError inside its parser; httpchart names the coding.",
+    ),
+    Case(
+        "transfer codings chunked, then gzip on a second line",
+        "chunked body",
+        "sends `Transfer-Encoding: chunked` and `Transfer-Encoding: gzip`",
+        answer(
+            Send(head(CHUNKED, b"Transfer-Encoding: gzip") + b"5\r\nhello\r\n0\r\n\r\n"),
+            Close(),
+        ),
+        (MALFORMED,),
+        says="unsupported transfer coding: gzip",
+        twisted=Twisted((OK,)),
+        why="Twisted reads only the first Transfer-Encoding line, so it would hand out "
+        "gzip-coded bytes as the body; httpchart refuses the list.",
+    ),
+    Case(
+        "trailers of 70 KiB in the body's write",
+        "chunked body",
+        "sends its body and 70 KiB of trailer fields in one write",
+        answer(
+            Send(
+                head(CHUNKED)
+                + b"5\r\nhello\r\n0\r\n"
+                + b"".join(b"X-T%d: " % n + b"a" * 7990 + b"\r\n" for n in range(9))
+                + b"\r\n"
+            ),
+            Close(),
+        ),
+        (Answered(200, b"hello", "ResponseFailed(HeadTooLarge, _DataLoss)"),),
+        says="trailers longer than 65536 bytes",
+        twisted=Twisted((Answered(200, b"hello", TWISTED_BROKEN_BODY),)),
+        why="Both bound the trailers at 64 KiB.",
+    ),
+    Case(
         "chunked in an http 1.0 response",
         "chunked body",
         "sends a chunked body in an HTTP/1.0 response",

@@ -27,14 +27,15 @@ from twisted.web.client import (
     Agent,
     BrowserLikePolicyForHTTPS,
     FileBodyProducer,
+    ResponseFailed,
     ResponseNeverReceived,
 )
 from twisted.web.http_headers import Headers
 from twisted.web.iweb import IBodyProducer, IResponse
 
-from httpchart.protocol import HTTPConnectionPool
+from httpchart.protocol import BodyDiscarded, BodyTooLarge, HTTPConnectionPool, Response
 
-from .client_kit import Chunks, Digest, Stalled, Tracker, connection_of, read
+from .client_kit import Chunks, Collect, Digest, Stalled, Tracker, connection_of, read
 from .servers import LARGE, SMALL, Authority, Content, Nginx, TwistedWebServer
 
 UPLOAD = bytes(range(256)) * 1024 + b"tail"
@@ -223,7 +224,85 @@ class EndToEnd:
         assert len(self.tracker.opened) == 1
 
 
-class TestTwistedWebServer(EndToEnd, TestCase):
+class DiscardAndLimit(EndToEnd):
+    """
+    C{Response.discard()} and the body limit against the server: a discarded
+    body whose rest is small is drained and the connection serves the next
+    request; a large one aborts the connection; a Content-Length over a
+    pool's limit fails the request at its head.
+    """
+
+    async def test_discarding_a_large_body_aborts_the_connection(self) -> None:
+        response = await self.agent.request(b"GET", self.url("/large"))
+        assert await response.discard() is False  # type: ignore[attr-defined]
+        (number,) = self.tracker.opened
+        await self.tracker.lost(number)
+        assert "abort_transport" in self.tracker.effects(number)
+        after, body = await self.get(self.url("/small"))
+        assert body == SMALL
+        assert connection_of(after) != connection_of(response)
+
+    async def test_discarding_a_small_rest_keeps_the_connection(self) -> None:
+        """
+        With a drain limit above the large file, discarding it reads the
+        rest (the transport was paused at the head, so most of it is still
+        to come) and the next request reuses the connection.
+        """
+        self.patch(Response, "drain_limit", LARGE)  # type: ignore[attr-defined]
+        response = await self.agent.request(b"GET", self.url("/large"))
+        assert response._received < LARGE  # type: ignore[attr-defined]
+        assert await response.discard() is True  # type: ignore[attr-defined]
+        after, body = await self.get(self.url("/small"))
+        assert body == SMALL
+        assert connection_of(after) == connection_of(response)
+        assert len(self.tracker.opened) == 1
+
+    async def test_discarding_a_body_already_in_keeps_the_connection(self) -> None:
+        for method in (b"GET", b"HEAD"):
+            response = await self.agent.request(method, self.url("/small"))
+            assert await response.discard() is True  # type: ignore[attr-defined]
+        _, body = await self.get(self.url("/small"))
+        assert body == SMALL
+        assert len(self.tracker.opened) == 1
+
+    async def test_discarding_while_a_consumer_reads(self) -> None:
+        response = await self.agent.request(b"GET", self.url("/large"))
+        collect = Collect()
+        response.deliverBody(collect)
+        discarded = await response.discard()  # type: ignore[attr-defined]
+        with pytest.raises(ResponseFailed) as failed:
+            await collect.done
+        assert failed.value.reasons[0].check(BodyDiscarded)
+        assert discarded is False
+        _, body = await self.get(self.url("/small"))
+        assert body == SMALL
+
+    async def test_treq_reaches_discard_through_the_original_response(self) -> None:
+        response = await treq.get(self.url("/large"), pool=self.pool, unbuffered=True)
+        assert await response.original.discard() is False
+        response = await treq.get(self.url("/small"), pool=self.pool, unbuffered=True)
+        assert await response.original.discard() is True
+        assert await treq.content(await treq.get(self.url("/small"), pool=self.pool)) == SMALL
+
+    async def test_a_content_length_over_the_pool_limit_fails_at_the_head(self) -> None:
+        tracker, pool = self.new_pool()
+        pool.max_body_size = 1024 * 1024
+        agent = Agent(reactor, pool=pool)
+        with pytest.raises(ResponseFailed) as failed:
+            await agent.request(b"GET", self.url("/large"))
+        (reason,) = failed.value.reasons
+        assert reason.check(BodyTooLarge)
+        assert (reason.value.limit, reason.value.length) == (1024 * 1024, LARGE)
+        (number,) = tracker.opened
+        await tracker.lost(number)
+        head = await agent.request(b"HEAD", self.url("/large"))
+        assert head.headers.getRawHeaders(b"content-length") == [str(LARGE).encode()]
+        assert await read(head) == b""
+        response = await agent.request(b"GET", self.url("/small"))
+        assert await read(response) == SMALL
+
+
+class TestTwistedWebServer(DiscardAndLimit, TestCase):
     """
     The cases against Twisted's own web server.
     """
@@ -273,7 +352,7 @@ class TestTwistedWebServer(EndToEnd, TestCase):
         assert await self.uploaded(b"POST", Chunks(PARTS)) == b"".join(PARTS)
 
 
-class TestNginx(EndToEnd, TestCase):
+class TestNginx(DiscardAndLimit, TestCase):
     """
     The cases against Debian's nginx.
     """

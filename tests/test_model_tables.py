@@ -20,15 +20,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.error import ConnectionDone
 from twisted.internet.protocol import Protocol
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
-from twisted.web._newclient import Request, TransportProxyProducer
+from twisted.web._newclient import Request, ResponseFailed, TransportProxyProducer
+from twisted.web.http import PotentialDataLoss
 from twisted.web.http_headers import Headers
 
 from httpchart.protocol import LLHTTPParser, Response
-from httpchart.statechart import LifecycleError, TransitionRecord
+from httpchart.statechart import ChartSpec, LifecycleError, ReferenceEngine, TransitionRecord
 
 from . import body_table, parsing_table
 from .rig import spied
@@ -94,6 +96,11 @@ def _lose(rig: ParserRig) -> None:
     rig.lose()
 
 
+def _past_a_limit_of_one_byte(rig: ParserRig) -> None:
+    rig.parser.max_body_size = 1
+    rig.feed(b"xy")
+
+
 OK_HEAD = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"
 CHUNKED_HEAD = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
 OPEN_HEAD = b"HTTP/1.0 200 OK\r\n\r\n"
@@ -152,11 +159,17 @@ PARSER_SCENARIOS: dict[tuple[str, str, str], tuple[bytes, tuple[Any, ...], Any, 
         "connected ended:ResponseFailed",
     ),
     (P.UNTIL_CLOSE, "body", ""): (b"GET", (_feed(OPEN_HEAD),), _feed(b"xy"), "connected data:xy"),
-    (P.UNTIL_CLOSE, "lost", ""): (
+    (P.UNTIL_CLOSE, "lost", "not refused"): (
         b"GET",
         (_feed(OPEN_HEAD),),
         _lose,
         "connected ended:PotentialDataLoss",
+    ),
+    (P.UNTIL_CLOSE, "lost", "refused"): (
+        b"GET",
+        (_feed(OPEN_HEAD),),
+        _past_a_limit_of_one_byte,
+        "connected ended:ResponseFailed",
     ),
     (P.DONE, "begin", ""): (b"GET", (_feed(OK_HEAD),), _feed(b"abcdeHTTP"), "connected data:abcde"),
     (P.DONE, "lost", ""): (
@@ -191,6 +204,7 @@ PAYLOADS: dict[str, dict[str, object]] = {
     "deliver": {"protocol": Consumer()},
     "data": {"data": b"x"},
     "finished": {"reason": Failure(ConnectionDone())},
+    "discard": {"deferred": Deferred()},
 }
 
 
@@ -257,36 +271,52 @@ def test_parser_rejects_impossible_cell(cell: Impossible) -> None:
 B = body_table
 
 
-def _response() -> tuple[Any, StringTransport, list[TransitionRecord]]:
+def _response(engine: str = "compiled") -> tuple[Any, StringTransport, list[TransitionRecord]]:
     transport = StringTransport()
     transport.pauseProducing()
     response = SpiedResponse((b"HTTP", 1, 1), 200, b"OK", Headers(), transport)
+    if engine == "reference":
+        response._fire = ReferenceEngine(ChartSpec.of(Response.chart), response).fire
     response.effect_calls = []
     records: list[TransitionRecord] = []
     response._observer = records.append
     return response, transport, records
 
 
-BODY_ROUTES: dict[str, Callable[[Any], None]] = {
-    B.INITIAL: lambda response: None,
-    B.CONNECTED: lambda response: response.deliverBody(Consumer()),
-    B.DEFERRED_CLOSE: lambda response: response._bodyDataFinished(),
-    B.FINISHED: lambda response: (response.deliverBody(Consumer()), response._bodyDataFinished()),
+BODY_ROUTES: dict[str, Callable[[Any, Consumer], None]] = {
+    B.INITIAL: lambda response, consumer: None,
+    B.CONNECTED: lambda response, consumer: response.deliverBody(consumer),
+    B.DEFERRED_CLOSE: lambda response, consumer: response._bodyDataFinished(),
+    B.FINISHED: lambda response, consumer: (
+        response.deliverBody(consumer),
+        response._bodyDataFinished(),
+    ),
+    # Of unknown length, so discarding aborts; no parser ends the body.
+    B.DISCARDING: lambda response, consumer: response.discard(),
 }
 
 
+@pytest.mark.parametrize("engine", ["compiled", "reference"])
 @pytest.mark.parametrize("row", _rows(B.TABLE), ids=_id)
-def test_response_follows_row(row: Row) -> None:
-    response, transport, records = _response()
+def test_response_follows_row(row: Row, engine: str) -> None:
+    response, transport, records = _response(engine)
     response._bodyDataReceived(b"early")
-    BODY_ROUTES[row.state](response)
+    first = Consumer()
+    BODY_ROUTES[row.state](response, first)
+    if row.guard == "small_rest":
+        response.length = len(b"early") + Response.drain_limit
+    elif row.guard == "not small_rest":
+        response.length = len(b"early") + Response.drain_limit + 1
     del records[:]
+    del first.events[:]
     response.effect_calls = []
     consumer = Consumer()
+    discarded: list[bool] = []
     action = {
         "deliver": lambda: response.deliverBody(consumer),
         "data": lambda: response._bodyDataReceived(b"late"),
         "finished": lambda: response._bodyDataFinished(),
+        "discard": lambda: response.discard().addCallback(discarded.append),
     }[row.event]
     action()
     _check_trace(records, response.effect_calls, row, B.TABLE)
@@ -295,17 +325,48 @@ def test_response_follows_row(row: Row) -> None:
         if "close_protocol" in row.effects:
             expected.append("ended:ResponseDone")
         assert consumer.events == expected
-        assert transport.producerState == (
-            "producing" if "resume_transport" in row.effects else "paused"
+    if row.event in ("deliver", "discard"):
+        if "resume_transport" in row.effects:
+            assert transport.producerState == "producing"
+        elif row.state == B.INITIAL:
+            assert transport.producerState == "paused"
+        assert transport.disconnected == (
+            "abort_transport" in row.effects or row.state == B.DISCARDING
         )
     if row.event == "data" and "buffer" in row.effects:
         assert response._bodyBuffer == [b"early", b"late"]
+    if "drop_buffer" in row.effects:
+        assert response._bodyBuffer is None
+    if "end_consumer" in row.effects:
+        assert first.events == ["ended:ResponseFailed"]
+    if row.event == "discard":
+        assert discarded == ([True] if "report_discarded" in row.effects else [])
+
+
+@pytest.mark.parametrize("engine", ["compiled", "reference"])
+def test_a_discarded_body_reports_how_it_ended(engine: str) -> None:
+    for reason, whole in (
+        (None, True),
+        (Failure(PotentialDataLoss()), True),
+        (Failure(ResponseFailed([Failure(CancelledError())])), False),
+    ):
+        response, _, _ = _response(engine)
+        response.length = 100  # small enough to drain
+        discarded: list[bool] = []
+        response.discard().addCallback(discarded.append)
+        response.discard().addCallback(discarded.append)
+        assert discarded == []
+        response._bodyDataReceived(b"dropped")
+        response._bodyDataFinished(reason)
+        assert discarded == [whole, whole]
+        response.discard().addCallback(discarded.append)
+        assert discarded == [whole] * 3
 
 
 @pytest.mark.parametrize("cell", _impossible(B.TABLE), ids=_id)
 def test_response_rejects_impossible_cell(cell: Impossible) -> None:
     response, _, records = _response()
-    BODY_ROUTES[cell.state](response)
+    BODY_ROUTES[cell.state](response, Consumer())
     del records[:]
     with pytest.raises(RuntimeError):
         response._compiled.send(response, cell.event, PAYLOADS[cell.event])

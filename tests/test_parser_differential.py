@@ -102,6 +102,27 @@ CORPUS = [
         "conflicting-lengths", b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"
     ),
     Case("unknown-transfer-coding", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nabc"),
+    Case(
+        "coding-list-gzip-chunked",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+    ),
+    Case(
+        "coding-list-over-two-lines",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"3\r\nabc\r\n0\r\n\r\n",
+    ),
+    Case(
+        "chunked-twice",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+    ),
+    Case(
+        "coding-list-empty-element",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: , chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+    ),
+    Case(
+        "chunked-uppercase-and-spaced",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding:  CHUNKED \r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+    ),
     Case("bad-chunk-size", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n"),
     Case("space-before-colon", b"HTTP/1.1 200 OK\r\nX-A : v\r\nContent-Length: 0\r\n\r\n"),
     # Deliberately stricter than Twisted; see STRICTER.
@@ -116,6 +137,11 @@ CORPUS = [
         b"3\r\nabc\r\n0\r\n\r\n",
     ),
     Case("nul-in-header", b"HTTP/1.1 200 OK\r\nX-A: a\x00b\r\nContent-Length: 0\r\n\r\n"),
+    Case(
+        "chunked-then-gzip-over-two-lines",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n"
+        b"3\r\nabc\r\n0\r\n\r\n",
+    ),
     Case("lowercase-protocol", b"http/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
     Case(
         "unsolicited-switching-protocols",
@@ -130,6 +156,8 @@ STRICTER = {
     "length-and-chunked": "both framings at once is a response-splitting signal (RFC 9112 6.3)",
     "nul-in-header": "control characters in field values are rejected",
     "lowercase-protocol": "the protocol name is case-sensitive (RFC 9112 2.3)",
+    "chunked-then-gzip-over-two-lines": "the body is gzip-coded after chunking; Twisted "
+    "reads only the first Transfer-Encoding field and hands out gzip bytes as the body",
     "unsolicited-switching-protocols": "nobody asked to switch protocols; Twisted skips the "
     "101 as if it were informational and reads the other protocol as HTTP",
 }
@@ -297,3 +325,56 @@ def test_stray_bytes_after_a_response_are_reported_as_rest() -> None:
     assert drive(LLHTTPParser.open, case, [case.data]).completions == [True]
     length = next(c for c in CORPUS if c.name == "length")
     assert drive(LLHTTPParser.open, length, [length.data]).completions == [False]
+
+
+@pytest.mark.parametrize(
+    ("codings", "message"),
+    [
+        (b"gzip, chunked", "unsupported transfer coding: gzip"),
+        (b"gzip\r\nTransfer-Encoding: chunked", "unsupported transfer coding: gzip"),
+        (b"chunked\r\nTransfer-Encoding: gzip", "unsupported transfer coding: gzip"),
+        (b"Deflate , Chunked", "unsupported transfer coding: deflate"),
+        (b"chunked, chunked", "transfer coding chunked applied more than once"),
+        (
+            b"chunked\r\nTransfer-Encoding: chunked",
+            "transfer coding chunked applied more than once",
+        ),
+        (b"chunked,", "unsupported transfer coding: (empty)"),
+        (b"identity", "unsupported transfer coding: identity"),
+    ],
+)
+def test_only_a_single_chunked_coding_is_accepted(codings: bytes, message: str) -> None:
+    """
+    RFC 9112 6.1: the only transfer coding a client that decodes nothing
+    but chunked can accept is chunked alone, on however many lines; the
+    error names the first coding at fault.
+    """
+    data = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: " + codings + b"\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+    request = Request(b"GET", b"/", HOST, None)
+    for reads in [[data], *_splits(data)]:
+        parser, deferred = LLHTTPParser.open(
+            request, lambda rest: None, TransportProxyProducer(StringTransport())
+        )
+        failures: list[Failure] = []
+        deferred.addErrback(failures.append)
+        raised: list[ParseError] = []
+        for part in reads:
+            try:
+                parser.dataReceived(part)
+            except ParseError as error:
+                raised.append(error)
+                break
+        (error,) = raised
+        assert error.args[0] == message
+        parser.connectionLost(Failure(error))
+        assert failures[0].value.reasons[0].value is error  # type: ignore[attr-defined]
+
+
+def test_an_informational_response_may_carry_any_transfer_coding() -> None:
+    case = Case(
+        "informational-coding",
+        b"HTTP/1.1 103 Early Hints\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+    )
+    outcome = drive(LLHTTPParser.open, case, [case.data])
+    assert (outcome.body, outcome.ended, outcome.malformed) == (b"ok", ("ResponseDone",), False)
