@@ -200,8 +200,9 @@ class HTTP11ClientProtocol(Protocol, Charted):
         @param max_body_size: The most bytes of body accepted in a response on
             this connection (L{LLHTTPParser.max_body_size}); C{None} keeps the
             parser's own limit, none by default.  A longer body fails with
-            L{ResponseFailed} holding L{BodyTooLarge}, and the connection is
-            closed.  Only httpchart's parser enforces it.
+            L{ResponseFailed <twisted.web.client.ResponseFailed>} holding
+            L{BodyTooLarge}, and the connection is closed.  Only httpchart's
+            parser enforces it.
         """
         self._quiescentCallback = quiescentCallback
         self._max_body_size = max_body_size

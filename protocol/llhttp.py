@@ -104,7 +104,7 @@ class BodyTooLarge(ConnectionAborted):
     The response's body is longer than the parser's C{max_body_size}: its
     Content-Length says so, or more bytes than that arrived.  The client
     gives the connection up because of it, which is why this is a
-    L{ConnectionAborted}.
+    L{ConnectionAborted <twisted.web._newclient.ConnectionAborted>}.
 
     @ivar limit: The C{max_body_size} that was exceeded.
     @ivar length: The body's Content-Length, when that is what exceeded

@@ -49,8 +49,8 @@ class BodyDiscarded(CancelledError):
     The application discarded the body (L{Response.discard}) while a
     protocol was receiving it: the protocol's C{connectionLost} gets
     C{ResponseFailed([BodyDiscarded, _DataLoss])}, so C{readBody} fails with
-    it.  A L{CancelledError}, since discarding is the application cancelling
-    the body.
+    it.  A L{CancelledError <twisted.internet.defer.CancelledError>}, since
+    discarding is the application cancelling the body.
     """
 
 
