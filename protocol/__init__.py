@@ -1,21 +1,36 @@
 """
 The Twisted side of httpchart: L{HTTP11ClientProtocol}, a drop-in for
 Twisted's class of the same name, driven by the declared connection lifecycle,
-and L{HTTPConnectionPool}, which puts it under Twisted's L{Agent} and treq.
+and L{HTTPConnectionPool}, which puts it under Twisted's L{Agent} and treq;
+L{ProxyAgent} and L{environment_agent} go through HTTP proxies.
 """
 
 from .agent import Agent
 from .client import ClientRequest, HTTP11ClientProtocol, Observer
+from .environment import EnvironmentAgent, ProxySettings, environment_agent
 from .llhttp import HeadTooLarge, LLHTTPParser, MalformedResponse
 from .observe import ConnectionObserver, Trace, log_transition
 from .parser import ParserFactory, ResponseParser, TwistedParser
 from .pool import HTTP11ClientFactory, HTTPConnectionPool
+from .proxy import ProxyAgent
+from .proxy_errors import (
+    OriginTLSFailed,
+    ProxyAuthenticationRequired,
+    ProxyError,
+    ProxyReplyMalformed,
+    ProxyUnreachable,
+    TunnelLost,
+    TunnelRefused,
+    TunnelTimeout,
+)
+from .proxy_url import Proxy, ProxyURLError
 from .response import Response
 
 __all__ = [
     "Agent",
     "ClientRequest",
     "ConnectionObserver",
+    "EnvironmentAgent",
     "HTTP11ClientFactory",
     "HTTP11ClientProtocol",
     "HTTPConnectionPool",
@@ -23,10 +38,23 @@ __all__ = [
     "LLHTTPParser",
     "MalformedResponse",
     "Observer",
+    "OriginTLSFailed",
     "ParserFactory",
+    "Proxy",
+    "ProxyAgent",
+    "ProxyAuthenticationRequired",
+    "ProxyError",
+    "ProxyReplyMalformed",
+    "ProxySettings",
+    "ProxyURLError",
+    "ProxyUnreachable",
     "Response",
     "ResponseParser",
     "Trace",
+    "TunnelLost",
+    "TunnelRefused",
+    "TunnelTimeout",
     "TwistedParser",
+    "environment_agent",
     "log_transition",
 ]
