@@ -7,9 +7,9 @@ STAMP := $(VENV)/.installed
 PACKAGES := statechart protocol diagrams
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup graphviz nginx test lint typecheck pytest check-deep stress demo bench bench-quick diagrams hostile-doc docs clean
+.PHONY: setup graphviz nginx tinyproxy test lint typecheck pytest check-deep stress demo bench bench-quick diagrams hostile-doc docs clean
 
-setup: $(STAMP) graphviz nginx
+setup: $(STAMP) graphviz nginx tinyproxy
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,14 @@ nginx:
 	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { \
 	  echo "nginx is missing: installing it with apt-get"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nginx >/dev/null; }
+
+# The proxy tests start Debian's tinyproxy themselves, on a port and with a
+# configuration of their own; the system service the package may start is
+# never used.
+tinyproxy:
+	@command -v tinyproxy >/dev/null 2>&1 || test -x /usr/sbin/tinyproxy || { \
+	  echo "tinyproxy is missing: installing it with apt-get"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq tinyproxy >/dev/null; }
 
 test: setup lint typecheck pytest
 

@@ -31,6 +31,11 @@ PidFile "{home}/tinyproxy.pid"
 DisableViaHeader Yes
 """
 
+PROXY_USER = ("proxy-user", "proxy-secret-42")
+"""
+The credentials the guarded proxy of the tests asks for.
+"""
+
 
 def tinyproxy_binary() -> str | None:
     """
