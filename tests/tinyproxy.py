@@ -37,6 +37,18 @@ The credentials the guarded proxy of the tests asks for.
 """
 
 
+PROXY_VARIABLES = frozenset({"http_proxy", "https_proxy", "all_proxy", "no_proxy"})
+
+
+def environment(**proxies: str) -> dict[str, str]:
+    """
+    This process's environment without its proxy settings (in either case),
+    plus C{proxies}: what a command line under test runs with.
+    """
+    clean = {k: v for k, v in os.environ.items() if k.lower() not in PROXY_VARIABLES}
+    return {**clean, **proxies}
+
+
 def tinyproxy_binary() -> str | None:
     """
     Where Debian's tinyproxy is, or C{None}.
