@@ -107,12 +107,13 @@ class TunnelRig:
     """
     A tunnel, its fakes, and what happened to it.
 
+    @ivar tunnel_class: The tunnel's class, a L{spied} one.
     @ivar outcomes: What the tunnel's C{ready} Deferred fired with.
-    @ivar firings: How often it fired.
     """
 
     engine: str = "compiled"
     credentials: bool = False
+    tunnel_class: type[Any] = SpyTunnel
     records: list[TransitionRecord] = field(default_factory=list)
     outcomes: list[object] = field(default_factory=list)
 
@@ -127,7 +128,7 @@ class TunnelRig:
         )
         self.factory = InnerFactory()
         self.transport: TLSTransport | None = None
-        self.tunnel = SpyTunnel(self.endpoint, self.factory)
+        self.tunnel = self.tunnel_class(self.endpoint, self.factory)
         self.tunnel.effect_calls = []
         self.tunnel._observer = self.records.append
         if self.engine == "reference":
