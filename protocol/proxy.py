@@ -30,6 +30,7 @@ from twisted.web.http_headers import Headers
 from twisted.web.iweb import IAgent, IBodyProducer, IPolicyForHTTPS, IResponse
 from zope.interface import implementer
 
+from .agent import Agent
 from .pool import HTTPConnectionPool
 from .proxy_url import Proxy
 from .tunnel import TunnelEndpoint
@@ -76,6 +77,7 @@ class ProxyAgent(client._AgentBase):
             reactor, self.proxy.host, self.proxy.port, timeout=self._setup_timeout
         )
         self._tunnels: dict[tuple[bytes, int], TunnelEndpoint] = {}
+        self._tunnelling = _TunnellingAgent(self, reactor, pool)
 
     def __repr__(self) -> str:
         return f"ProxyAgent({self.proxy!r})"
@@ -106,18 +108,7 @@ class ProxyAgent(client._AgentBase):
                 uri,
             )
         if parsed.scheme == b"https":
-            # The policy is part of the key: a tunnel verified under one
-            # agent's policy is not handed to an agent with another.
-            key = ("httpchart-tunnel", self.proxy, parsed.host, parsed.port, self._policy)
-            return self._requestWithEndpoint(
-                key,
-                self.tunnel_endpoint(parsed.host, parsed.port),
-                method,
-                parsed,
-                headers,
-                bodyProducer,
-                parsed.originForm,
-            )
+            return self._tunnelling.request(method, uri, headers, bodyProducer)
         return fail(Failure(SchemeNotSupported(f"Unsupported scheme: {parsed.scheme!r}")))
 
     def tunnel_endpoint(self, host: bytes, port: int) -> TunnelEndpoint:
@@ -146,3 +137,24 @@ class ProxyAgent(client._AgentBase):
         if not headers.hasHeader(b"proxy-authorization"):
             headers.addRawHeader(b"Proxy-Authorization", authorization)
         return headers
+
+
+class _TunnellingAgent(Agent):
+    """
+    httpchart's L{Agent}, with its remembered URIs, heads and endpoints, for
+    the C{https://} requests of a L{ProxyAgent}: its endpoints open tunnels
+    through the proxy, and its pool keys are the tunnels'.
+    """
+
+    def __init__(self, proxying: ProxyAgent, reactor: Any, pool: client.HTTPConnectionPool) -> None:
+        super().__init__(reactor, pool=pool)  # type: ignore[no-untyped-call]
+        self._proxying = proxying
+
+    def _key(self, parsed: URI) -> Any:
+        # The policy is part of the key: a tunnel verified under one agent's
+        # policy is not handed to an agent with another.
+        proxying = self._proxying
+        return ("httpchart-tunnel", proxying.proxy, parsed.host, parsed.port, proxying._policy)
+
+    def _getEndpoint(self, uri: URI) -> TunnelEndpoint:
+        return self._proxying.tunnel_endpoint(uri.host, uri.port)
