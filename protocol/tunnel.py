@@ -114,7 +114,7 @@ def _parse(head: bytes, rest: bytes) -> ReplyHead:
     lengths = {value for name, value in fields if name == b"content-length"}
     length = None
     if lengths:
-        if len(lengths) > 1 or not lengths.issubset({v for v in lengths if v.isdigit()}):
+        if len(lengths) > 1 or not all(value.isdigit() for value in lengths):
             raise ValueError(f"bad Content-Length: {sorted(lengths)!r}")
         length = int(lengths.pop())
     if any(name == b"transfer-encoding" for name, _ in fields):
