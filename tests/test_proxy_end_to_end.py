@@ -28,10 +28,12 @@ from httpchart.protocol import (
     OriginTLSFailed,
     ProxyAgent,
     ProxyAuthenticationRequired,
+    ProxyReplyMalformed,
     ProxyUnreachable,
     Trace,
     TunnelLost,
     TunnelRefused,
+    TunnelTimeout,
     environment_agent,
 )
 
@@ -46,6 +48,21 @@ PARTS = [b"first part, ", b"second part, ", b"x" * 70000, b", last part"]
 class _Hangup(Protocol):
     def connectionMade(self) -> None:
         self.transport.loseConnection()  # type: ignore[union-attr]
+
+
+class _Silent(Protocol):
+    """
+    A proxy that accepts connections and never answers.
+    """
+
+
+class _Babbling(Protocol):
+    """
+    A proxy that answers CONNECT with something that is not HTTP.
+    """
+
+    def dataReceived(self, data: bytes) -> None:
+        self.transport.write(b"SSH-2.0-OpenSSH_9.2\r\n\r\n")  # type: ignore[union-attr]
 
 
 class TestThroughTinyproxy(TestCase):
@@ -210,6 +227,27 @@ class TestThroughTinyproxy(TestCase):
             await agent.request(b"GET", self.origin.url("/small"))
         assert "refused the connection" in str(unreachable.value)
         assert "pw" not in str(unreachable.value).replace("proxy", "")
+        self.assert_nothing_pooled()
+
+    def fake_proxy(self, protocol: type[Protocol]) -> bytes:
+        port = reactor.listenTCP(  # type: ignore[attr-defined]
+            0, Factory.forProtocol(protocol), interface="127.0.0.1"
+        )
+        self.addCleanup(port.stopListening)
+        return f"http://127.0.0.1:{port.getHost().port}".encode()
+
+    async def test_a_silent_proxy_times_out_instead_of_hanging(self) -> None:
+        agent = self.through(self.fake_proxy(_Silent), connectTimeout=0.5)
+        with pytest.raises(TunnelTimeout) as late:
+            await agent.request(b"GET", self.origin.url("/small"))
+        assert "within 0.5 seconds" in str(late.value)
+        self.assert_nothing_pooled()
+
+    async def test_a_proxy_that_is_not_http_is_refused(self) -> None:
+        agent = self.through(self.fake_proxy(_Babbling))
+        with pytest.raises(ProxyReplyMalformed) as malformed:
+            await agent.request(b"GET", self.origin.url("/small"))
+        assert "not an HTTP status line" in str(malformed.value)
         self.assert_nothing_pooled()
 
     async def test_no_proxy_is_honoured(self) -> None:
