@@ -7,9 +7,9 @@ STAMP := $(VENV)/.installed
 PACKAGES := statechart protocol diagrams
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup graphviz nginx test lint typecheck pytest check-deep stress demo bench bench-quick diagrams hostile-doc docs dist clean
+.PHONY: setup graphviz nginx tinyproxy test lint typecheck pytest check-deep stress demo bench bench-quick diagrams hostile-doc docs dist clean
 
-setup: $(STAMP) graphviz nginx
+setup: $(STAMP) graphviz nginx tinyproxy
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,14 @@ nginx:
 	  echo "nginx is missing: installing it with apt-get"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nginx >/dev/null; }
 
+# The proxy tests start Debian's tinyproxy themselves, on a port and with a
+# configuration of their own; the system service the package may start is
+# never used.
+tinyproxy:
+	@command -v tinyproxy >/dev/null 2>&1 || test -x /usr/sbin/tinyproxy || { \
+	  echo "tinyproxy is missing: installing it with apt-get"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq tinyproxy >/dev/null; }
+
 test: setup lint typecheck pytest
 
 lint: $(STAMP)
@@ -44,10 +52,12 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/python -m pytest
 
-# The exhaustive event-sequence checker, deeper than make test takes it:
-# every sequence of up to 14 inputs (10 on the reference engine).
+# The exhaustive event-sequence checkers, deeper than make test takes them:
+# every sequence of up to 14 connection inputs (10 on the reference engine)
+# and of up to 8 tunnel inputs (6 on the reference engine).
 check-deep: setup
-	HTTPCHART_CHECK_DEPTH=14 $(BIN)/python -m pytest tests/test_sequence_checker.py
+	HTTPCHART_CHECK_DEPTH=14 HTTPCHART_TUNNEL_CHECK_DEPTH=8 $(BIN)/python -m pytest \
+	  tests/test_sequence_checker.py tests/test_tunnel_checker.py
 
 # The load and fault tests at full scale (make test runs them small): 1,000
 # connections and 100,000 requests against nginx, then 20,000 requests

@@ -10,6 +10,7 @@ httpchart's benchmarks, all in one run, next to Twisted's (`make bench`;
   4. Requests over loopback against a local nginx: Twisted's Agent and
      pool, Twisted's Agent on httpchart's pool, httpchart's Agent, aiohttp,
      and a minimal httptools protocol.
+  5. HTTPS through a tinyproxy tunnel next to direct HTTPS, same origin.
 
 Every figure is a median of rounds interleaved between the contenders; the
 ratios are what to compare, since the machine's speed drifts.  The targets
@@ -33,6 +34,7 @@ sys.path.insert(0, str(HERE))
 import cycle  # noqa: E402
 import loopback  # noqa: E402
 import observers  # noqa: E402
+import proxied  # noqa: E402
 from harness import machine, report  # noqa: E402
 
 
@@ -44,15 +46,16 @@ def main() -> None:
     # readBody warns on every call that Twisted's transport proxy cannot abort.
     warnings.simplefilter("ignore", DeprecationWarning)
     if options.quick:
-        rounds, batch, loop_rounds, requests = 5, 60, 1, 3000
+        rounds, batch, loop_rounds, requests, tunnelled = 5, 60, 1, 3000, 1000
     else:
-        rounds, batch, loop_rounds, requests = 21, 300, 3, 20000
+        rounds, batch, loop_rounds, requests, tunnelled = 21, 300, 3, 20000, 5000
 
     exchanges = cycle.measure_exchanges(rounds, batch)
     connecting = cycle.measure_connecting(rounds, batch)
     memory = cycle.measure_memory(2000)
     watching = observers.measure_observers(rounds, batch)
     over_loopback = loopback.measure(loop_rounds, requests, requests // 10, 8)
+    through_proxy = proxied.measure(loop_rounds, tunnelled, tunnelled // 10, 4)
 
     print(report("1. In-memory exchange (µs)", [*exchanges, connecting], "twisted"))
     print("\n2. Memory per idle connection (bytes, tracemalloc, 2000 connections)")
@@ -67,6 +70,8 @@ def main() -> None:
         print("  " + line)
     print()
     print("4. " + loopback.report(over_loopback, 8))
+    print()
+    print("5. " + proxied.report(through_proxy, 4))
 
     geometric = math.prod(r.ratio("httpchart", "twisted") for r in exchanges) ** (1 / 3)
     chart_alone = math.prod(
@@ -141,6 +146,7 @@ def main() -> None:
                 "memory": memory,
                 "observers": [asdict(r) for r in watching],
                 "loopback": {c: asdict(m) for c, m in over_loopback.items()},
+                "through_proxy": {c: asdict(m) for c, m in through_proxy.items()},
                 "targets": [
                     {"name": n, "value": v, "wanted": w, "met": m} for n, v, w, m in targets
                 ],

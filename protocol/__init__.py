@@ -1,15 +1,29 @@
 """
 The Twisted side of httpchart: L{HTTP11ClientProtocol}, a drop-in for
 Twisted's class of the same name, driven by the declared connection lifecycle,
-and L{HTTPConnectionPool}, which puts it under Twisted's L{Agent} and treq.
+and L{HTTPConnectionPool}, which puts it under Twisted's L{Agent} and treq;
+L{ProxyAgent} and L{environment_agent} go through HTTP proxies.
 """
 
 from .agent import Agent
 from .client import ClientRequest, HTTP11ClientProtocol, Observer
+from .environment import EnvironmentAgent, ProxySettings, environment_agent
 from .llhttp import BodyTooLarge, HeadTooLarge, LLHTTPParser, MalformedResponse
 from .observe import ConnectionObserver, Trace, log_transition
 from .parser import ParserFactory, ResponseParser, TwistedParser
 from .pool import HTTP11ClientFactory, HTTPConnectionPool
+from .proxy import ProxyAgent
+from .proxy_errors import (
+    OriginTLSFailed,
+    ProxyAuthenticationRequired,
+    ProxyError,
+    ProxyReplyMalformed,
+    ProxyUnreachable,
+    TunnelLost,
+    TunnelRefused,
+    TunnelTimeout,
+)
+from .proxy_url import Proxy, ProxyURLError
 from .response import BodyDiscarded, Response
 
 __all__ = [
@@ -18,6 +32,7 @@ __all__ = [
     "BodyTooLarge",
     "ClientRequest",
     "ConnectionObserver",
+    "EnvironmentAgent",
     "HTTP11ClientFactory",
     "HTTP11ClientProtocol",
     "HTTPConnectionPool",
@@ -25,10 +40,23 @@ __all__ = [
     "LLHTTPParser",
     "MalformedResponse",
     "Observer",
+    "OriginTLSFailed",
     "ParserFactory",
+    "Proxy",
+    "ProxyAgent",
+    "ProxyAuthenticationRequired",
+    "ProxyError",
+    "ProxyReplyMalformed",
+    "ProxySettings",
+    "ProxyURLError",
+    "ProxyUnreachable",
     "Response",
     "ResponseParser",
     "Trace",
+    "TunnelLost",
+    "TunnelRefused",
+    "TunnelTimeout",
     "TwistedParser",
+    "environment_agent",
     "log_transition",
 ]

@@ -57,7 +57,7 @@ class Agent(client.Agent):
         super()._init(reactor, endpointFactory, pool)  # type: ignore[no-untyped-call]
         self._uris: dict[bytes, tuple[URI, bytes]] = {}
         self._heads: dict[tuple[bytes, bytes, bool], bytes] = {}
-        self._targets: dict[_Key, tuple[IStreamClientEndpoint, bytes]] = {}
+        self._targets: dict[Any, tuple[IStreamClientEndpoint, bytes]] = {}
 
     def request(
         self,
@@ -76,7 +76,7 @@ class Agent(client.Agent):
             raise TypeError(f"method={method!r} is {type(method)}, but must be bytes")
         method = _ensureValidMethod(method)
         parsed, path = self._parsed(uri)
-        key = (parsed.scheme, parsed.host, parsed.port)
+        key = self._key(parsed)
         try:
             endpoint, host = self._target(key, parsed)
         except SchemeNotSupported:
@@ -127,11 +127,20 @@ class Agent(client.Agent):
             parsed = self._uris[uri] = (found, found.originForm)
         return parsed
 
-    def _target(self, key: _Key, parsed: URI) -> tuple[IStreamClientEndpoint, bytes]:
+    def _key(self, parsed: URI) -> _Key:
+        """
+        The key the pool keeps connections for C{parsed} under; a subclass
+        that connects elsewhere (through a proxy) chooses keys of its own.
+        """
+        return (parsed.scheme, parsed.host, parsed.port)
+
+    def _target(self, key: Any, parsed: URI) -> tuple[IStreamClientEndpoint, bytes]:
         target = self._targets.get(key)
         if target is None:
             endpoint = self._getEndpoint(parsed)  # type: ignore[no-untyped-call]
-            host = self._computeHostValue(*key)  # type: ignore[no-untyped-call]
+            host = self._computeHostValue(  # type: ignore[no-untyped-call]
+                parsed.scheme, parsed.host, parsed.port
+            )
             target = self._targets[key] = (endpoint, host)
         return target
 

@@ -75,6 +75,12 @@ def _parser() -> argparse.ArgumentParser:
         help="trust this certificate authority instead of the platform's",
     )
     get.add_argument(
+        "--proxy",
+        metavar="URL",
+        help="go through this HTTP proxy (http://[user:password@]host[:port]); without it, "
+        "http_proxy, https_proxy, all_proxy and no_proxy apply",
+    )
+    get.add_argument(
         "--timeout",
         type=float,
         default=30.0,
@@ -110,6 +116,7 @@ def _get(options: argparse.Namespace) -> int:
         output=options.output,
         cacert=options.cacert,
         timeout=options.timeout,
+        proxy=options.proxy,
         observer=Trace(sys.stderr) if options.trace else None,
     )
 

@@ -1,6 +1,8 @@
 """
 C{httpchart get}: one request through Twisted's L{Agent} on httpchart's
-L{HTTPConnectionPool}, its response written out as it streams in.
+L{HTTPConnectionPool}, its response written out as it streams in.  The
+request goes through the proxy C{--proxy} names, or else as the
+environment's proxy settings say (L{environment_agent}).
 
 Everything that can go wrong before a response is complete (a bad URL, a
 refused connection, a name that does not resolve, a broken response, no
@@ -31,13 +33,17 @@ from twisted.internet.error import (
 from twisted.internet.protocol import Protocol, connectionDone
 from twisted.python.failure import Failure
 from twisted.web._newclient import ParseError, _WrapperException
-from twisted.web.client import Agent, BrowserLikePolicyForHTTPS, FileBodyProducer, ResponseDone
+from twisted.web.client import BrowserLikePolicyForHTTPS, FileBodyProducer, ResponseDone
 from twisted.web.http import PotentialDataLoss, _DataLoss
 from twisted.web.http_headers import Headers
-from twisted.web.iweb import UNKNOWN_LENGTH, IResponse
+from twisted.web.iweb import UNKNOWN_LENGTH, IAgent, IResponse
 
+from .environment import environment_agent
 from .observe import ConnectionObserver
 from .pool import HTTPConnectionPool
+from .proxy import ProxyAgent
+from .proxy_errors import ProxyError
+from .proxy_url import ProxyURLError
 
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
@@ -57,6 +63,8 @@ class Fetch:
     @ivar output: Write the body to this file instead of standard output.
     @ivar cacert: Trust the certificate authority in this PEM file instead of
         the platform's.
+    @ivar proxy: Send the request through this proxy (C{http://[user:password@]host:port});
+        without it, the environment's proxy settings apply.
     """
 
     url: str
@@ -66,6 +74,7 @@ class Fetch:
     output: Path | None = None
     cacert: Path | None = None
     timeout: float = 30.0
+    proxy: str | None = None
     observer: ConnectionObserver | None = field(default=None, compare=False)
 
 
@@ -128,20 +137,28 @@ def _source(data: bytes | None) -> BinaryIO | None:
     return BytesIO(data)
 
 
-def _agent(reactor: Any, fetch: Fetch, pool: HTTPConnectionPool) -> Agent:
-    if fetch.cacert is None:
-        return Agent(reactor, pool=pool)
+def _agent(reactor: Any, fetch: Fetch, pool: HTTPConnectionPool) -> IAgent:
+    policy = BrowserLikePolicyForHTTPS() if fetch.cacert is None else _trusting(fetch.cacert)
+    if fetch.proxy is None:
+        return environment_agent(reactor, pool=pool, contextFactory=policy)
+    try:
+        return ProxyAgent(reactor, fetch.proxy, pool=pool, contextFactory=policy)
+    except ProxyURLError as error:
+        raise FetchError(f"bad --proxy: {error}") from None
+
+
+def _trusting(cacert: Path) -> BrowserLikePolicyForHTTPS:
     try:
         from twisted.internet.ssl import Certificate
     except ImportError:
         raise FetchError("--cacert needs TLS support: pip install 'twisted[tls]'") from None
     try:
-        trust = Certificate.loadPEM(fetch.cacert.read_bytes())
+        trust = Certificate.loadPEM(cacert.read_bytes())
     except OSError as error:
-        raise FetchError(f"cannot read {fetch.cacert}: {error.strerror}") from None
+        raise FetchError(f"cannot read {cacert}: {error.strerror}") from None
     except Exception:
-        raise FetchError(f"{fetch.cacert} holds no PEM certificate") from None
-    return Agent(reactor, contextFactory=BrowserLikePolicyForHTTPS(trustRoot=trust), pool=pool)
+        raise FetchError(f"{cacert} holds no PEM certificate") from None
+    return BrowserLikePolicyForHTTPS(trustRoot=trust)
 
 
 def _leaves(reason: Failure) -> list[Failure]:
@@ -163,6 +180,8 @@ def describe(reason: Failure, url: str, timeout: float) -> str:
     def first(*kinds: type[BaseException]) -> Failure | None:
         return next((leaf for leaf in leaves if leaf.check(*kinds)), None)
 
+    if proxied := first(ProxyError, ProxyURLError):
+        return str(proxied.value)
     if first(TimeoutError, CancelledError, ConnectingCancelledError):
         return f"no complete response from {where} within {timeout:g} seconds"
     if first(DNSLookupError):

@@ -16,8 +16,9 @@ from .model import Charted
 from .parsing import ResponseParsing
 from .recorder import Recorder
 from .spec import Branch, ChartDefinitionError, ChartSpec, Guard, TransitionRecord
+from .tunnel import TunnelSetup
 
-CHARTS = (ConnectionLifecycle, ResponseParsing, BodyDelivery)
+CHARTS = (ConnectionLifecycle, ResponseParsing, BodyDelivery, TunnelSetup)
 """
 Every chart httpchart declares; the diagrams and the documentation render
 each of them.
@@ -40,4 +41,5 @@ __all__ = [
     "ReferenceEngine",
     "ResponseParsing",
     "TransitionRecord",
+    "TunnelSetup",
 ]

@@ -2,7 +2,7 @@
 Shared pytest plumbing.
 
 Fixtures for the end-to-end tests: the files the servers serve, a test
-certificate authority, and nginx.  The end-to-end test cases are Twisted trial
+certificate authority, nginx, and tinyproxy.  The end-to-end test cases are Twisted trial
 cases, which cannot take fixtures as arguments; these fixtures hand them over
 as class attributes instead.
 
@@ -19,6 +19,7 @@ import pytest
 
 from .load import SCALE, allow_open_files
 from .servers import Authority, Content, Nginx, running_nginx, write_content
+from .tinyproxy import PROXY_USER, TinyProxy, running_tinyproxy
 
 _REPORTED: list[str] = []
 
@@ -91,3 +92,23 @@ def busy_nginx(
     with running_nginx(home, content, authority, worker_connections=connections) as server:
         request.cls.nginx = server
         yield server
+
+
+@pytest.fixture(scope="class")
+def tinyproxy(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TinyProxy]:
+    """
+    Two running tinyproxies, given to the test class: C{tinyproxy}, open to
+    loopback clients, and C{guarded_tinyproxy}, which asks for L{PROXY_USER}'s
+    credentials.
+    """
+    with (
+        running_tinyproxy(tmp_path_factory.mktemp("tinyproxy")) as open_proxy,
+        running_tinyproxy(
+            tmp_path_factory.mktemp("guarded-tinyproxy"), credentials=PROXY_USER
+        ) as guarded,
+    ):
+        request.cls.tinyproxy = open_proxy
+        request.cls.guarded_tinyproxy = guarded
+        yield open_proxy

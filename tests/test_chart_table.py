@@ -19,12 +19,14 @@ from httpchart.statechart import (
     ConnectionLifecycle,
     LifecycleError,
     ResponseParsing,
+    TunnelSetup,
 )
 from httpchart.statechart.declare import Input, event, goes, state, stays
 
 from . import body_table as body
 from . import parsing_table as parsing
 from . import transition_table as connection
+from . import tunnel_table as tunnel
 from .transition_table import Impossible, Row
 
 SPEC = ChartSpec.of(ConnectionLifecycle)
@@ -60,6 +62,7 @@ CHARTS = [
     Tabled(ConnectionLifecycle, connection.STATES, connection.EVENTS, connection.TABLE),
     Tabled(ResponseParsing, parsing.STATES, parsing.EVENTS, parsing.TABLE),
     Tabled(BodyDelivery, body.STATES, body.EVENTS, body.TABLE),
+    Tabled(TunnelSetup, tunnel.STATES, tunnel.EVENTS, tunnel.TABLE),
 ]
 each_chart = pytest.mark.parametrize("tabled", CHARTS, ids=lambda t: t.chart.__name__)
 

@@ -6,7 +6,6 @@ delegated commands, and one clear line for every kind of failure.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import socket
@@ -29,6 +28,7 @@ from twisted.trial.unittest import TestCase
 from httpchart.protocol.fetch import Fetch, FetchError, describe, run
 
 from .servers import SMALL, Authority, Content, TwistedWebServer
+from .tinyproxy import environment
 
 COMMAND = [sys.executable, "-m", "httpchart.protocol"]
 TRACE_LINE = re.compile(r" *[0-9]+\.[0-9]ms  #([0-9]+)  (.*)")
@@ -39,7 +39,12 @@ def httpchart(*arguments: str, timeout: float = 60) -> subprocess.CompletedProce
     Run the command line to completion without a server.
     """
     return subprocess.run(
-        [*COMMAND, *arguments], capture_output=True, text=True, timeout=timeout, check=False
+        [*COMMAND, *arguments],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env=environment(),
     )
 
 
@@ -186,7 +191,7 @@ class TestAgainstALoopbackServer(TestCase):
         out, err, code = await getProcessOutputAndValue(
             sys.executable,
             [*COMMAND[1:], *arguments],
-            env=dict(os.environ),
+            env=environment(),
         )
         return out.decode(), err.decode(), code
 
@@ -254,7 +259,7 @@ class TestAgainstALoopbackServer(TestCase):
             terminal,
             sys.executable,
             [sys.executable, *COMMAND[1:], "get", "-o", str(target), self.server.url("/small")],
-            env=dict(os.environ),
+            env=environment(),
             usePTY=True,
         )
         assert await terminal.ended == 0
