@@ -252,9 +252,10 @@ def environment_agent(
     environ: Mapping[str, str] | None = None,
 ) -> EnvironmentAgent:
     """
-    An L{IAgent} that follows the environment's proxy settings (see the
-    module's documentation): each request goes directly or through the
-    proxy C{http_proxy}, C{https_proxy} or C{all_proxy} names, unless
+    An L{IAgent <twisted.web.iweb.IAgent>} that follows the environment's
+    proxy settings (see the module's documentation): each request goes
+    directly or through the proxy C{http_proxy}, C{https_proxy} or
+    C{all_proxy} names, unless
     C{no_proxy} covers its host.
 
     @param environ: Where to read the settings; C{os.environ} by default.

@@ -1,5 +1,6 @@
 """
-L{ProxyAgent}: an L{IAgent} that sends every request through one HTTP proxy.
+L{ProxyAgent}: an L{IAgent <twisted.web.iweb.IAgent>} that sends every
+request through one HTTP proxy.
 
 C{http://} requests are forwarded: sent to the proxy in absolute form
 (C{GET http://origin/path HTTP/1.1}), with C{Proxy-Authorization} when the
@@ -52,7 +53,8 @@ class ProxyAgent(client._AgentBase):
     @param pool: Where connections are kept; by default a non-persistent
         httpchart pool, as for Twisted's L{Agent}.
     @param contextFactory: The TLS policy for origins reached through a
-        tunnel (L{BrowserLikePolicyForHTTPS} by default).
+        tunnel (L{BrowserLikePolicyForHTTPS
+        <twisted.web.client.BrowserLikePolicyForHTTPS>} by default).
     @param connectTimeout: Seconds allowed for connecting to the proxy and,
         for a tunnel, for its whole set-up (L{DEFAULT_SETUP_TIMEOUT} if
         C{None}).

@@ -6,6 +6,7 @@ delegated commands, and one clear line for every kind of failure.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import socket
