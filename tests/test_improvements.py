@@ -415,6 +415,19 @@ def test_the_pause_at_the_end_of_the_head_is_applied_at_the_end_of_the_step(
         assert transport.producerState == "producing"
 
 
+def test_a_response_that_ends_the_connection_in_one_read_leaves_no_pause() -> None:
+    response = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"
+    for cls, paused in ((TwistedProtocol, True), (HTTP11ClientProtocol, False)):
+        transport = PausingTransport()
+        protocol = cls()
+        protocol.makeConnection(transport)
+        protocol.request(_get())
+        protocol.dataReceived(response)
+        assert transport.disconnecting, cls
+        assert (transport.producerState == "paused") is paused, cls
+        assert transport.calls == (["pause"] if paused else []), cls
+
+
 def test_a_consumer_that_raises_on_the_last_bytes_fails_its_body() -> None:
     class Broken(Exception):
         pass
