@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import warnings
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
@@ -27,6 +28,7 @@ from twisted.web._newclient import (
     Request,
     RequestGenerationFailed,
     RequestNotSent,
+    RequestTransmissionFailed,
     ResponseDone,
     ResponseFailed,
     ResponseNeverReceived,
@@ -461,3 +463,33 @@ def test_a_consumer_that_raises_on_the_last_bytes_fails_its_body() -> None:
         broken, lost = ended.value.reasons
         assert broken.check(Broken)
         assert lost.check(_DataLoss)
+
+
+def test_a_request_whose_stop_writing_raises_is_logged_not_raised() -> None:
+    class Unstoppable(Exception):
+        pass
+
+    class StubbornRequest(SlowRequest):
+        def stopWriting(self) -> None:
+            raise Unstoppable()
+
+    for cls, raises in ((TwistedProtocol, True), (HTTP11ClientProtocol, False)):
+        events: list[dict[str, Any]] = []
+        globalLogPublisher.addObserver(events.append)
+        try:
+            protocol, _ = _connect(cls)
+            outcome = _outcome(protocol.request(StubbornRequest()))
+            lose = partial(protocol.connectionLost, Failure(ConnectionLost()))
+            if raises:
+                with pytest.raises(Unstoppable):  # Twisted: out of connectionLost
+                    lose()
+            else:
+                lose()
+        finally:
+            globalLogPublisher.removeObserver(events.append)
+        (failure,) = outcome  # both fail the request first
+        assert isinstance(failure, Failure)
+        failure.trap(RequestTransmissionFailed)
+        assert protocol.state == "CONNECTION_LOST"
+        logged = [e for e in events if "Unstoppable" in str(e.get("log_failure", ""))]
+        assert bool(logged) is not raises, cls
