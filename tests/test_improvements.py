@@ -12,11 +12,13 @@ from __future__ import annotations
 import gc
 import warnings
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
 from twisted.internet.defer import Deferred, fail
 from twisted.internet.error import ConnectionDone, ConnectionLost
+from twisted.internet.protocol import Protocol, connectionDone
 from twisted.internet.testing import StringTransport
 from twisted.logger import globalLogPublisher
 from twisted.python.failure import Failure
@@ -26,11 +28,14 @@ from twisted.web._newclient import (
     Request,
     RequestGenerationFailed,
     RequestNotSent,
+    RequestTransmissionFailed,
+    ResponseDone,
     ResponseFailed,
     ResponseNeverReceived,
 )
 from twisted.web._newclient import HTTP11ClientProtocol as TwistedProtocol
 from twisted.web.client import readBody
+from twisted.web.http import _DataLoss
 from twisted.web.http_headers import Headers
 
 from httpchart.protocol import HTTP11ClientProtocol
@@ -353,3 +358,138 @@ def test_a_header_line_without_a_colon_fails_the_response_at_once() -> None:
         reason = failure.value.reasons[0]
         assert reason.check(ParseError if at_once else ValueError), cls
         assert transport.disconnecting
+
+
+class PausingTransport(StringTransport):
+    """
+    A StringTransport that notes every pause and resume.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(lenient=True)
+        self.calls: list[str] = []
+
+    def pauseProducing(self) -> None:
+        self.calls.append("pause")
+        super().pauseProducing()
+
+    def resumeProducing(self) -> None:
+        self.calls.append("resume")
+        super().resumeProducing()
+
+
+@pytest.mark.parametrize("attach", ["when-it-arrives", "later"])
+def test_the_pause_at_the_end_of_the_head_is_applied_at_the_end_of_the_step(
+    attach: str,
+) -> None:
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n12"
+    for cls in (TwistedProtocol, HTTP11ClientProtocol):
+        transport = PausingTransport()
+        protocol = cls()
+        protocol.makeConnection(transport)
+        in_callback: list[str] = []
+
+        def arrived(
+            response: Any,
+            in_callback: list[str] = in_callback,
+            transport: PausingTransport = transport,
+        ) -> Any:
+            in_callback.append(transport.producerState)
+            if attach == "when-it-arrives":
+                response.deliverBody(Protocol())
+            return response
+
+        outcome = _outcome(protocol.request(_get()).addCallback(arrived))
+        protocol.dataReceived(head)
+        twisted = cls is TwistedProtocol
+        # Twisted pauses the transport before the response's Deferred fires;
+        # httpchart when the step is over, once its callbacks have run.
+        assert in_callback == ["paused" if twisted else "producing"], cls
+        if attach == "when-it-arrives":
+            # A consumer attached at once: Twisted pauses and resumes,
+            # httpchart never pauses.
+            assert transport.calls == (["pause", "resume"] if twisted else ["resume"]), cls
+            assert transport.producerState == "producing"
+            continue
+        assert transport.calls == ["pause"], cls  # both: paused until a consumer comes
+        outcome[0].deliverBody(Protocol())  # type: ignore[attr-defined]
+        assert transport.calls == ["pause", "resume"], cls
+        assert transport.producerState == "producing"
+
+
+def test_a_response_that_ends_the_connection_in_one_read_leaves_no_pause() -> None:
+    response = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"
+    for cls, paused in ((TwistedProtocol, True), (HTTP11ClientProtocol, False)):
+        transport = PausingTransport()
+        protocol = cls()
+        protocol.makeConnection(transport)
+        protocol.request(_get())
+        protocol.dataReceived(response)
+        assert transport.disconnecting, cls
+        assert (transport.producerState == "paused") is paused, cls
+        assert transport.calls == (["pause"] if paused else []), cls
+
+
+def test_a_consumer_that_raises_on_the_last_bytes_fails_its_body() -> None:
+    class Broken(Exception):
+        pass
+
+    class Consumer(Protocol):
+        ended: Failure | None = None
+
+        def dataReceived(self, data: bytes) -> None:
+            raise Broken()
+
+        def connectionLost(self, reason: Failure = connectionDone) -> None:
+            self.ended = reason
+
+    for cls, done in ((TwistedProtocol, True), (HTTP11ClientProtocol, False)):
+        protocol, transport = _connect(cls)
+        outcome = _outcome(protocol.request(_get()))
+        protocol.dataReceived(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n")
+        consumer = Consumer()
+        outcome[0].deliverBody(consumer)  # type: ignore[attr-defined]
+        protocol.dataReceived(b"12345")  # the whole body, and the consumer raises
+        assert transport.disconnecting, cls  # both give the connection up
+        protocol.connectionLost(Failure(ConnectionDone()))
+        ended = consumer.ended
+        assert ended is not None, cls
+        if done:
+            # Twisted had counted the bytes before handing them over, so the
+            # body it ends is complete, whatever the consumer made of it.
+            ended.trap(ResponseDone)
+            continue
+        ended.trap(ResponseFailed)
+        broken, lost = ended.value.reasons
+        assert broken.check(Broken)
+        assert lost.check(_DataLoss)
+
+
+def test_a_request_whose_stop_writing_raises_is_logged_not_raised() -> None:
+    class Unstoppable(Exception):
+        pass
+
+    class StubbornRequest(SlowRequest):
+        def stopWriting(self) -> None:
+            raise Unstoppable()
+
+    for cls, raises in ((TwistedProtocol, True), (HTTP11ClientProtocol, False)):
+        events: list[dict[str, Any]] = []
+        globalLogPublisher.addObserver(events.append)
+        try:
+            protocol, _ = _connect(cls)
+            outcome = _outcome(protocol.request(StubbornRequest()))
+            lose = partial(protocol.connectionLost, Failure(ConnectionLost()))
+            if raises:
+                with pytest.raises(Unstoppable):  # Twisted: out of connectionLost
+                    lose()
+            else:
+                lose()
+        finally:
+            globalLogPublisher.removeObserver(events.append)
+        (failure,) = outcome  # both fail the request first
+        assert isinstance(failure, Failure)
+        failure.trap(RequestTransmissionFailed)
+        assert protocol.state == "CONNECTION_LOST"
+        logged = [e for e in events if "Unstoppable" in str(e.get("log_failure", ""))]
+        assert bool(logged) is not raises, cls
