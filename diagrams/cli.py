@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from httpchart.statechart import CHARTS
+from httpchart import statechart
 
 from .images import GraphvizFailed, GraphvizMissing
 from .outputs import FORMATS, file_name, render
@@ -43,7 +43,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     @param prog: The command's name in messages, for a command that
         delegates here (C{httpchart diagrams}).
     """
-    charts = {chart.__name__: chart for chart in CHARTS}
+    charts = {chart.__name__: chart for chart in statechart.CHARTS}
     parser = argparse.ArgumentParser(
         prog=prog or "python -m httpchart.diagrams",
         description="Render httpchart's declared charts: state diagrams and transition tables.",

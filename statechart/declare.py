@@ -25,7 +25,8 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from statemachine import Event, State
-from statemachine.transition_list import TransitionList
+
+from ._library import TransitionList
 
 
 class Input(NamedTuple):

@@ -50,6 +50,7 @@ from typing import Any, Protocol
 
 from statemachine.exceptions import TransitionNotAllowed
 
+from . import _library
 from .spec import Branch, ChartDefinitionError, ChartSpec
 
 Payload = Mapping[str, Any]
@@ -174,10 +175,10 @@ class ReferenceEngine:
         try:
             self._machine.send(event, **payload)
         except TransitionNotAllowed:
-            self._machine._engine.clear()
+            _library.drop_pending_events(self._machine)
             raise LifecycleError(self.spec.name, model._state, event) from None
         except Exception as failure:
-            self._machine._engine.clear()
+            _library.drop_pending_events(self._machine)
             failure.add_note(f"httpchart: raised while handling {event!r} (reference engine)")
             raise
         finally:
@@ -209,7 +210,7 @@ class _Observation:
     def on_transition(self, transition: object) -> None:
         observer = self._model._observer
         if observer is not None:
-            observer(self._branches[id(transition)].record)
+            observer(self._branches[_library.transition_key(transition)].record)
 
 
 def _resolve(spec: ChartSpec, model_class: type, name: str) -> tuple[Any, tuple[str, ...]]:
