@@ -56,6 +56,7 @@ from twisted.web.iweb import IResponse
 
 from httpchart.statechart import Charted, ResponseParsing
 
+from .events import ParsingEvents
 from .parser import Finisher
 from .response import CONNECTION_CONTROL, Response
 
@@ -107,6 +108,8 @@ class LLHTTPParser(Charted):
     @cvar max_fields: The most header fields accepted in one head.
     @cvar max_head_size: The most bytes accepted before a head is complete.
     """
+
+    _fire: ParsingEvents
 
     max_line_length: ClassVar[int] = 16384
     max_fields: ClassVar[int] = 256

@@ -21,6 +21,8 @@ from zope.interface import implementer
 
 from httpchart.statechart import BodyDelivery, Charted
 
+from .events import BodyEvents
+
 # Headers that describe the connection rather than the response; a response's
 # headers leave them out (except Content-Length in the response to HEAD).
 CONNECTION_CONTROL = frozenset(
@@ -52,6 +54,7 @@ class Response(Charted):
     """
 
     chart = BodyDelivery
+    _fire: BodyEvents
     _log: ClassVar[Logger] = Logger()
 
     length: int | object = UNKNOWN_LENGTH

@@ -20,7 +20,11 @@ C{tests/test_library_assumptions.py} (one test per assumption) says which:
      which iterates over its transitions;
   4. a machine's pending events can be dropped with C{_engine.clear()}, which
      the reference engine does after an event fails so that the next event
-     does not run stale ones.
+     does not run stale ones;
+  5. the class settings of L{Chart}, which every httpchart chart derives
+     from, make the library raise C{TransitionNotAllowed} for an undeclared
+     cell, let exceptions out of callbacks instead of turning them into
+     events, and keep an internal transition free of exit and entry.
 """
 
 from __future__ import annotations
@@ -35,14 +39,27 @@ from statemachine.transition_list import TransitionList
 
 __all__ = [
     "Callback",
+    "Chart",
     "DeclaredState",
     "DeclaredTransition",
     "TransitionList",
-    "declared_events",
     "declared_states",
-    "drop_pending_events",
+    "discard_queue",
+    "event_names",
     "transition_key",
 ]
+
+
+class Chart(StateChart[Any]):
+    """
+    The base of httpchart's charts: the library's settings its engines rely
+    on, set once.
+    """
+
+    allow_event_without_transition = False
+    catch_errors_as_events = False
+    enable_self_transition_entries = False
+    atomic_configuration_update = True
 
 
 @dataclass(frozen=True)
@@ -106,7 +123,7 @@ class DeclaredState:
     transitions: tuple[DeclaredTransition, ...]
 
 
-def declared_events(chart: type[StateChart[Any]]) -> tuple[str, ...]:
+def event_names(chart: type[StateChart[Any]]) -> tuple[str, ...]:
     """
     The names of C{chart}'s events, in declaration order.
     """
@@ -140,7 +157,7 @@ def transition_key(transition: object) -> int:
     return id(transition)
 
 
-def drop_pending_events(machine: StateChart[Any]) -> None:
+def discard_queue(machine: StateChart[Any]) -> None:
     """
     Forget the events C{machine} has queued but not handled yet.
     """

@@ -12,22 +12,16 @@ The states are the ones Twisted's own C{Response} uses.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from statemachine import StateChart
-
-from .declare import Input, event, goes, state, stays
+from .declare import Chart, Input, event, goes, state, stays
 
 
-class BodyDelivery(StateChart[Any]):
+class BodyDelivery(Chart):
     """
     A response body on its way from the parser to the application's protocol.
     """
 
-    allow_event_without_transition = False
-    catch_errors_as_events = False
-    enable_self_transition_entries = False
-    atomic_configuration_update = True
     # FINISHED end the chart: nothing can happen there, so they have no
     # transitions at all, which the library would otherwise reject as traps.
     validate_trap_states = False

@@ -225,7 +225,7 @@ class ChartSpec:
 
 @functools.cache
 def _read(chart: type[StateChart[Any]]) -> ChartSpec:
-    events = _library.declared_events(chart)
+    events = _library.event_names(chart)
     inputs: dict[str, Input] = dict(getattr(chart, "inputs", {}))
     _check_inputs(chart, events, inputs)
 

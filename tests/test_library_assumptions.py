@@ -6,12 +6,14 @@ failing with a message that says what a new release of the library changed.
 
 from __future__ import annotations
 
+import contextlib
 from types import SimpleNamespace
-from typing import Any, ClassVar
+from typing import ClassVar
 
+import pytest
 import statemachine
-from statemachine import StateChart
 from statemachine.callbacks import CallbackPriority, CallbackSpec, SpecReference
+from statemachine.exceptions import TransitionNotAllowed
 
 from httpchart.statechart import _library
 from httpchart.statechart.declare import Input, event, goes, state, stays
@@ -19,13 +21,10 @@ from httpchart.statechart.declare import Input, event, goes, state, stays
 CHANGED = f"python-statemachine {statemachine.__version__} changed: "
 
 
-class Probe(StateChart[Any]):
+class Probe(_library.Chart):
     """
     A chart that uses every feature httpchart reads.
     """
-
-    allow_event_without_transition = False
-    catch_errors_as_events = False
 
     inputs: ClassVar[dict[str, Input]] = {
         "second": Input((), "declared first, named second"),
@@ -46,7 +45,7 @@ class Probe(StateChart[Any]):
 
 def test_a_chart_lists_its_events_in_declaration_order_in_events() -> None:
     assert hasattr(Probe, "_events"), CHANGED + "a chart class has no '_events' any more"
-    assert _library.declared_events(Probe) == ("second", "first"), (
+    assert _library.event_names(Probe) == ("second", "first"), (
         CHANGED + "'_events' no longer lists a chart's events in declaration order"
     )
 
@@ -122,7 +121,7 @@ def test_a_listener_is_handed_the_declared_transition_object() -> None:
     )
 
 
-def test_dropping_pending_events_forgets_events_queued_before_a_failure() -> None:
+def test_discarding_the_queue_forgets_events_queued_before_a_failure() -> None:
     ran: list[str] = []
 
     def act() -> None:
@@ -131,16 +130,31 @@ def test_dropping_pending_events_forgets_events_queued_before_a_failure() -> Non
 
     listener = SimpleNamespace(ready=lambda: True, act=act, again=lambda: ran.append("again"))
     machine = Probe(listeners=[listener])
-    try:
+    with contextlib.suppress(RuntimeError):
         machine.send("second")
-    except RuntimeError:
-        pass
-    assert hasattr(machine, "_engine") and callable(getattr(machine._engine, "clear", None)), (
+    assert callable(getattr(getattr(machine, "_engine", None), "clear", None)), (
         CHANGED + "a machine no longer has _engine.clear()"
     )
-    _library.drop_pending_events(machine)
+    _library.discard_queue(machine)
     assert machine.configuration_values == {"BUSY"}
     machine.send("first")
     assert machine.configuration_values == {"IDLE"}, (
         CHANGED + "_engine.clear() no longer drops the events queued before a failure"
+    )
+
+
+def test_the_chart_settings_let_errors_out_and_refuse_undeclared_cells() -> None:
+    def act() -> None:
+        raise KeyError("from an effect")
+
+    listener = SimpleNamespace(ready=lambda: True, act=act, again=lambda: None)
+    machine = Probe(listeners=[listener])
+    with pytest.raises(KeyError, match="from an effect"):
+        machine.send("second")
+    _library.discard_queue(machine)
+    assert machine.configuration_values == {"BUSY"}
+    with pytest.raises(TransitionNotAllowed):
+        machine.send("second")
+    assert machine.configuration_values == {"BUSY"}, (
+        CHANGED + "an event with no transition in the state changed it"
     )
