@@ -4,10 +4,10 @@ never drawn by hand.
 
 Every chart in L{httpchart.statechart.CHARTS} renders, with no change here,
 to DOT, SVG and PNG (through Graphviz), to Mermaid and to a Markdown
-transition table; L{render} takes a format name from L{FORMATS}.  The
-diagrams start from python-statemachine's own model of the chart
-(L{chart_graph}) and its renderers, completed from the chart's L{ChartSpec}:
-guards, effects, failure paths and the request cycle.  The trace view
+transition table; L{render} takes a format name from L{FORMATS}.  Every
+rendering reads the chart's L{ChartSpec} alone, through the diagram model
+L{chart_graph} builds from it (guards, effects, failure paths and the
+request cycle); nothing here reads a chart class.  The trace view
 (L{trace_dot}, L{live_trace_dot}) draws the path one connection took.
 
 C{python -m httpchart.diagrams} is the command line (L{cli.main}).  The

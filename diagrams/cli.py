@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from httpchart.statechart import CHARTS
+import httpchart.statechart as statechart
 
 from .extra import extra_missing
 
@@ -50,7 +50,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     except ModuleNotFoundError as error:
         print(f"{prog}: {extra_missing(error)}", file=sys.stderr)
         return USAGE_ERROR
-    charts = {chart.__name__: chart for chart in CHARTS}
+    charts = {chart.__name__: chart for chart in statechart.CHARTS}
     parser = argparse.ArgumentParser(
         prog=prog,
         description="Render httpchart's declared charts: state diagrams and transition tables.",

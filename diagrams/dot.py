@@ -1,9 +1,10 @@
 """
-A chart as Graphviz DOT, through python-statemachine's own DOT renderer.
+A chart as Graphviz DOT, drawn from its diagram model (L{ChartGraph}).
 
-L{ChartDotRenderer} is the library's C{DotRenderer} (initial dot, rounded
-state boxes, compartments for what a state handles in place) with
-httpchart's conventions added:
+L{ChartDotRenderer} draws in the UML style python-statemachine's own
+renderer uses (an initial dot, rounded state boxes, compartments for what a
+state handles in place), built with pydot from the model alone, with
+httpchart's conventions:
 
   - edges read C{event [guard] / effect, effect}, the effects on their own
     lines when they do not fit beside the event;
@@ -18,8 +19,8 @@ httpchart's conventions added:
     and stand out, the others fade, and the current state is filled.
 
 The output depends only on the declaration: states and edges come in
-declaration order, and nothing varies between runs, so a regenerated file
-only changes where the chart did.
+declaration order, node names are the states' attribute names, and nothing
+varies between runs, so a regenerated file only changes where the chart did.
 """
 
 from __future__ import annotations
@@ -27,17 +28,17 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pydot
-from statemachine.contrib.diagram.model import (
-    DiagramAction,
-    DiagramGraph,
-    DiagramState,
-    DiagramTransition,
-)
-from statemachine.contrib.diagram.renderers.dot import DotRenderer, DotRendererConfig
 
 from .graph import IGNORES, ChartGraph, ChartState, ChartTransition, EdgeKind, Handling
+
+FONT = "Helvetica"
+STATE_FONT_SIZE = "11"
+TRANSITION_FONT_SIZE = "9"
+INITIAL = "__initial_chart"
+"""The name of the initial dot's node."""
 
 
 @dataclass(frozen=True)
@@ -65,64 +66,108 @@ LEGEND = (
 )
 
 
-class ChartDotRenderer(DotRenderer):
+class ChartDotRenderer:
     """
-    python-statemachine's DOT renderer, drawing a L{ChartGraph} the way
-    httpchart's documentation shows charts.
+    Draws a L{ChartGraph} the way httpchart's documentation shows charts.
     """
 
     def __init__(self, palette: Palette | None = None) -> None:
         self.palette = palette or Palette()
-        super().__init__(
-            DotRendererConfig(
-                graph_rankdir="LR",
-                state_font_size="11",
-                transition_font_size="9",
-                state_active_penwidth=3,
-                state_active_fillcolor=self.palette.current_fill,
-                graph_attrs={"nodesep": "0.5", "ranksep": "0.6", "splines": "true"},
-                edge_attrs={"color": self.palette.ink, "fontcolor": self.palette.ink},
-            )
-        )
         self._traced = False
 
-    def render(self, graph: DiagramGraph) -> pydot.Dot:
+    def render(self, graph: ChartGraph) -> pydot.Dot:
         """
-        Render C{graph}, a L{ChartGraph}, to a pydot graph.
+        Render C{graph} to a pydot graph.
         """
         if not isinstance(graph, ChartGraph):
             raise TypeError(f"ChartDotRenderer draws a ChartGraph, not {type(graph).__name__}")
         self._traced = graph.traced
-        dot = super().render(graph)
-        dot.set("label", f"{graph.name}\n{LEGEND}" if not graph.traced else graph.title)
-        dot.set("labelloc", "t")
-        dot.set("fontsize", "13")
+        palette = self.palette
+        dot = pydot.Dot(
+            graph.name,
+            graph_type="digraph",
+            label=f"{graph.name}\n{LEGEND}" if not graph.traced else graph.title,
+            rankdir="LR",
+            fontname=FONT,
+            fontsize="13",
+            penwidth="2.0",
+            splines="true",
+            ordering="out",
+            compound="true",
+            nodesep="0.5",
+            ranksep="0.6",
+            forcelabels="true",
+            labelloc="t",
+        )
+        dot.set_node_defaults(fontname=FONT, fontsize=STATE_FONT_SIZE, penwidth="2.0")
+        dot.set_edge_defaults(
+            fontname=FONT,
+            fontsize=TRANSITION_FONT_SIZE,
+            labeldistance="1.5",
+            color=palette.ink,
+            fontcolor=palette.ink,
+        )
+        initial = next(state for state in graph.states if state.initial)
+        wrapper = pydot.Subgraph(graph_name=f"{INITIAL}_sg", label="", peripheries=0, margin=0)
+        wrapper.add_node(
+            pydot.Node(
+                INITIAL,
+                label="",
+                shape="circle",
+                style="filled",
+                fillcolor="black",
+                color="black",
+                fixedsize="true",
+                width=0.15,
+                height=0.15,
+                penwidth="0",
+            )
+        )
+        dot.add_subgraph(wrapper)
+        dot.add_edge(pydot.Edge(INITIAL, initial.id, label="", minlen=1, weight=100))
+        states = pydot.Subgraph(
+            graph_name="cluster___atomic_chart", label="", peripheries=0, margin=0, cluster="true"
+        )
+        for state in graph.states:
+            states.add_node(self._node(state))
+        dot.add_subgraph(states)
+        for state in graph.states:
+            for transition in graph.transitions:
+                if transition.source == state.id:
+                    dot.add_edge(self._edge(transition))
         return dot
 
-    def _create_atomic_node(self, state: DiagramState) -> pydot.Node:
-        node = super()._create_atomic_node(state)
-        if not isinstance(state, ChartState):
-            return node
+    def _node(self, state: ChartState) -> pydot.Node:
         palette = self.palette
-        if not state.actions:
-            node.set("label", f"<<b>{_escape(state.name)}</b>>")
+        plain = f"<<b>{_escape(state.name)}</b>>"
+        label = f"<{self._box(state)}>" if state.actions else plain
+        attributes: dict[str, Any] = {
+            "label": label,
+            "shape": "rectangle",
+            "style": "rounded, filled",
+            "fontname": FONT,
+            "fontsize": STATE_FONT_SIZE,
+            "fillcolor": "white",
+            "penwidth": 3 if state.is_active else 2,
+        }
+        if state.actions:
+            attributes["margin"] = "0"
+        attributes["peripheries"] = 2 if state.final else 1
         if state.on_cycle:
-            node.set("group", "cycle")
+            attributes["group"] = "cycle"
         if state.failure:
-            node.set("color", palette.failure)
+            attributes["color"] = palette.failure
         if state.is_active:
-            node.set("fillcolor", palette.current_fill)
+            attributes["fillcolor"] = palette.current_fill
         elif state.failure:
-            node.set("fillcolor", palette.failure_fill)
+            attributes["fillcolor"] = palette.failure_fill
         elif state.on_cycle:
-            node.set("fillcolor", palette.cycle_fill)
+            attributes["fillcolor"] = palette.cycle_fill
         if self._traced and not state.visited:
-            node.set("fontcolor", palette.muted)
-        return node
+            attributes["fontcolor"] = palette.muted
+        return pydot.Node(state.id, **attributes)
 
-    def _build_html_table_label(self, state: DiagramState, actions: list[DiagramAction]) -> str:
-        if not isinstance(state, ChartState):
-            return super()._build_html_table_label(state, actions)
+    def _box(self, state: ChartState) -> str:
         lines = [self._handling_line(h) for h in state.handled]
         if state.ignored:
             entries = ", ".join(self._ignored_entry(h) for h in state.ignored)
@@ -152,18 +197,17 @@ class ChartDotRenderer(DotRenderer):
         return text
 
     def _small(self, text: str, colour: str) -> str:
-        size = self.config.transition_font_size
-        return f'<font point-size="{size}" color="{colour}">{text}</font>'
+        return f'<font point-size="{TRANSITION_FONT_SIZE}" color="{colour}">{text}</font>'
 
-    def _create_single_edge(
-        self, transition: DiagramTransition, target_id: str | None, index: int, cond_html: str
-    ) -> pydot.Edge:
-        edge = super()._create_single_edge(transition, target_id, index, cond_html)
-        if not isinstance(transition, ChartTransition):
-            return edge
+    def _edge(self, transition: ChartTransition) -> pydot.Edge:
         palette = self.palette
         colour = palette.failure if transition.kind is EdgeKind.FAILURE else palette.ink
-        attributes: dict[str, str] = {"color": colour, "fontcolor": colour}
+        attributes: dict[str, Any] = {
+            "label": f"<{self._edge_label(transition)}>",
+            "minlen": 1,
+            "color": colour,
+            "fontcolor": colour,
+        }
         if transition.closes_cycle:
             attributes.update(penwidth="2.2", weight="0", tailport="n", headport="n")
         elif transition.kind is EdgeKind.CYCLE:
@@ -175,10 +219,7 @@ class ChartDotRenderer(DotRenderer):
                 attributes.update(color=palette.trace, fontcolor=palette.trace, penwidth="2.6")
             else:
                 attributes.update(color=palette.faded, fontcolor=palette.muted)
-        for name, value in attributes.items():
-            edge.set(name, value)
-        edge.set("label", f"<{self._edge_label(transition)}>")
-        return edge
+        return pydot.Edge(transition.source, transition.target, **attributes)
 
     def _edge_label(self, transition: ChartTransition) -> str:
         first = f"<b>{_escape(transition.event)}</b>"
@@ -194,10 +235,9 @@ class ChartDotRenderer(DotRenderer):
             tail = "," if start + EFFECTS_PER_LINE < len(effects) else ""
             lines.append(_escape(f"{lead}{chunk}{tail}"))
         rows = "".join(f'<tr><td align="left">{line}</td></tr>' for line in lines)
-        size = self.config.transition_font_size
         return (
             f'<table border="0" cellborder="0" cellspacing="0" cellpadding="1">'
-            f'<tr><td><font point-size="{size}"><table border="0" cellborder="0" '
+            f'<tr><td><font point-size="{TRANSITION_FONT_SIZE}"><table border="0" cellborder="0" '
             f'cellspacing="0" cellpadding="0">{rows}</table></font></td></tr></table>'
         )
 
@@ -207,18 +247,9 @@ def dot_source(graph: ChartGraph, renderer: ChartDotRenderer | None = None) -> s
     The DOT text of C{graph}, headed by a comment naming its chart.
     """
     dot = (renderer or ChartDotRenderer()).render(graph)
-    text = _stable_names(dot.to_string(), dot)
-    spec = graph.spec
-    origin = f"{spec.chart.__module__}.{spec.name}" if spec else graph.name
+    origin = f"{graph.spec.module}.{graph.spec.name}"
     header = f"// Generated from {origin}; regenerate with `make diagrams`, do not edit.\n"
-    return header + text
-
-
-def _stable_names(text: str, dot: pydot.Dot) -> str:
-    # The library names the initial dot's node and the cluster of plain
-    # states after id() of the graph object, which changes from run to run;
-    # a fixed name keeps the output identical for an unchanged chart.
-    return text.replace(f"_{id(dot)}", "_chart")
+    return header + dot.to_string()
 
 
 def _escape(text: str) -> str:

@@ -1,18 +1,12 @@
 """
-A chart as python-statemachine's diagram model, completed from its L{ChartSpec}.
+A chart's diagram model, built from its L{ChartSpec} alone.
 
-The library's C{extract()} walks the chart class and returns a
-C{DiagramGraph}: states, and one C{DiagramTransition} per transition, in its
-walk order.  It knows the chart's shape but not what httpchart's declaration
-means: it shows the library's display names for events, writes guards as
-C{"!closing"}, has nothing for effects declared in the C{after} group, and
-cannot tell a failure path from the request cycle.  L{chart_graph} pairs each
-extracted transition with the L{Branch} that L{ChartSpec} read from the same
-transition (the spec keeps them in the same walk order, and the pairing checks
-that source, target and event agree) and fills the model in:
+L{chart_graph} reads the spec (never the chart class) and lays out what every
+renderer of L{httpchart.diagrams} draws:
 
-  - transitions carry the event's own name, the guard as one condition
-    (C{"not closing"}) and the effects in order, and a L{EdgeKind};
+  - one L{ChartTransition} per branch that changes state, carrying the
+    event's name, the guard as one condition (C{"not closing"}), the effects
+    in order, and a L{EdgeKind};
   - internal transitions, which change no state, are listed inside their
     state's box instead of being drawn as edges: one line per transition
     with effects, and one line for the events the state ignores;
@@ -20,8 +14,8 @@ that source, target and event agree) and fills the model in:
   - states get what the renderers need to draw them apart: failure states,
     and the request cycle that should lay out in a straight line.
 
-Nothing here reads the chart class except through C{extract()} and
-L{ChartSpec}; every renderer of L{httpchart.diagrams} starts from this model.
+Any chart in L{httpchart.statechart.CHARTS} renders through it, since a spec
+is all it needs.
 """
 
 from __future__ import annotations
@@ -34,15 +28,6 @@ from enum import Enum
 from typing import Any
 
 from statemachine import StateChart
-from statemachine.contrib.diagram.extract import extract
-from statemachine.contrib.diagram.model import (
-    ActionType,
-    DiagramAction,
-    DiagramGraph,
-    DiagramState,
-    DiagramTransition,
-    StateType,
-)
 
 from httpchart.statechart import Branch, ChartSpec
 
@@ -63,21 +48,43 @@ class EdgeKind(Enum):
 
 
 @dataclass
-class ChartTransition(DiagramTransition):
+class ChartTransition:
     """
-    A transition of the library's model with the branch it was declared as.
+    A change of state, as drawn: one declared branch.
 
     @ivar branch: The declared branch.
+    @ivar source: The node of its source state.
+    @ivar target: The node of its target state.
     @ivar kind: How it is drawn.
     @ivar closes_cycle: Whether it is the request cycle's last step, back to
         the initial state.
     @ivar taken: In a trace, the positions at which it was taken.
     """
 
-    branch: Branch | None = None
+    branch: Branch
+    source: str
+    target: str
     kind: EdgeKind = EdgeKind.NORMAL
     closes_cycle: bool = False
     taken: tuple[int, ...] = ()
+
+    @property
+    def event(self) -> str:
+        return self.branch.event
+
+    @property
+    def guards(self) -> list[str]:
+        """
+        The guard as one condition, in a list (empty when unguarded).
+        """
+        return _guards(self.branch)
+
+    @property
+    def actions(self) -> list[str]:
+        """
+        The effects, in order.
+        """
+        return list(self.branch.effects)
 
     @property
     def label(self) -> str:
@@ -115,34 +122,58 @@ class Handling:
 
 
 @dataclass
-class ChartState(DiagramState):
+class ChartState:
     """
-    A state of the library's model with what the declaration says about it.
+    A state, as drawn.
 
+    @ivar id: Its node's name: the class attribute that declares it.
     @ivar value: The state's value, which L{ChartSpec} and the transition
-        records name it by.
+        records name it by, and which its box shows.
     @ivar handled: Its internal transitions that have effects.
     @ivar ignored: Its internal transitions without effects: events it
         ignores on purpose.
+    @ivar initial: Whether the chart starts here.
+    @ivar final: Whether no transition leaves it.
     @ivar failure: Whether the chart lists it among its failure states.
     @ivar on_cycle: Whether it lies on the request cycle.
     @ivar visited: In a trace, whether the trace passed through it.
+    @ivar is_active: In a trace, whether the connection is in it now.
     """
 
-    value: str = ""
+    id: str
+    value: str
     handled: list[Handling] = field(default_factory=list)
     ignored: list[Handling] = field(default_factory=list)
+    initial: bool = False
+    final: bool = False
     failure: bool = False
     on_cycle: bool = False
     visited: bool = False
+    is_active: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.value
+
+    @property
+    def actions(self) -> list[str]:
+        """
+        The lines of its box: one per handled event, then the ignored ones.
+        """
+        lines = [h.label for h in self.handled]
+        if self.ignored:
+            lines.append(f"{IGNORES} " + ", ".join(h.trigger for h in self.ignored))
+        return lines
 
 
 @dataclass
-class ChartGraph(DiagramGraph):
+class ChartGraph:
     """
-    The library's diagram model of a chart, completed from its spec.
+    A chart as the renderers draw it.
 
     @ivar spec: The chart's spec.
+    @ivar states: Its states, in declaration order.
+    @ivar transitions: The branches that change state, in declaration order.
     @ivar cycle: The states of the request cycle in order, from the initial
         state and, when the cycle closes, back to it.
     @ivar traced: Whether the graph shows a trace (see
@@ -150,23 +181,29 @@ class ChartGraph(DiagramGraph):
     @ivar title: What the diagram is titled, when it is not the chart's name.
     """
 
-    spec: ChartSpec | None = None
+    spec: ChartSpec
+    states: list[ChartState]
+    transitions: list[ChartTransition]
     cycle: tuple[str, ...] = ()
     traced: bool = False
     title: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
 
     def chart_states(self) -> list[ChartState]:
         """
         The states, in declaration order.
         """
-        return [state for state in self.states if isinstance(state, ChartState)]
+        return list(self.states)
 
     def chart_transitions(self) -> list[ChartTransition]:
         """
         The transitions drawn as edges (those that change state), in
         declaration order.
         """
-        return [t for t in self.transitions if isinstance(t, ChartTransition)]
+        return list(self.transitions)
 
 
 IGNORES = "ignores"
@@ -185,79 +222,53 @@ def uml_label(event: str, guards: Sequence[str], effects: Sequence[str]) -> str:
     return text
 
 
-def chart_graph(chart: type[StateChart[Any]]) -> ChartGraph:
+def chart_graph(chart: ChartSpec | type[StateChart[Any]]) -> ChartGraph:
     """
-    Extract C{chart} with python-statemachine and complete the model from
-    its L{ChartSpec}.
-
-    @raise ValueError: If the extracted transitions and the spec's branches
-        do not pair up, which means the library walks charts differently
-        from the version httpchart was written against.
+    The diagram model of a chart, from its L{ChartSpec} (a chart class is
+    read into its spec first).
     """
-    spec = ChartSpec.of(chart)
-    extracted = extract(chart)
-    values = {state.id: str(state.value) for state in chart.states}
-    events = {str(event.name): str(event.id) for event in chart._events}
+    spec = chart if isinstance(chart, ChartSpec) else ChartSpec.of(chart)
+    ids = spec.state_ids
     cycle = request_cycle(spec)
-
-    transitions: list[DiagramTransition] = []
     handlings: dict[str, list[Handling]] = {value: [] for value in spec.states}
-    branches = list(spec.by_transition.values())
-    if len(branches) != len(extracted.transitions):
-        raise ValueError(
-            f"{spec.name}: extract() found {len(extracted.transitions)} transitions, "
-            f"the spec {len(branches)}"
-        )
-    for plain, branch in zip(extracted.transitions, branches, strict=True):
-        _check_pair(spec, plain, branch, values, events)
-        if branch.internal:
-            handlings[branch.source].append(Handling(branch))
-            continue
-        transitions.append(
-            ChartTransition(
-                source=plain.source,
-                targets=list(plain.targets),
-                event=branch.event,
-                guards=_guards(branch),
-                actions=list(branch.effects),
-                branch=branch,
-                kind=_kind(spec, cycle, branch),
-                closes_cycle=len(cycle) > 1
-                and cycle[0] == cycle[-1]
-                and (branch.source, branch.target) == cycle[-2:],
+    transitions: list[ChartTransition] = []
+    for source in spec.states:
+        for branch in _walk_order(spec, source):
+            if branch.internal:
+                handlings[source].append(Handling(branch))
+                continue
+            transitions.append(
+                ChartTransition(
+                    branch=branch,
+                    source=ids[branch.source],
+                    target=ids[branch.target],
+                    kind=_kind(spec, cycle, branch),
+                    closes_cycle=len(cycle) > 1
+                    and cycle[0] == cycle[-1]
+                    and (branch.source, branch.target) == cycle[-2:],
+                )
             )
-        )
-
     terminal = set(spec.terminal_states())
-    states: list[DiagramState] = []
-    for plain_state in extracted.states:
-        value = values[plain_state.id]
-        handled = [h for h in handlings[value] if h.branch.effects]
-        ignored = [h for h in handlings[value] if not h.branch.effects]
-        states.append(
-            ChartState(
-                id=plain_state.id,
-                name=plain_state.name,
-                type=StateType.FINAL if value in terminal else plain_state.type,
-                actions=_actions(handled, ignored),
-                is_initial=plain_state.is_initial,
-                value=value,
-                handled=handled,
-                ignored=ignored,
-                failure=value in spec.failure_states,
-                on_cycle=value in cycle,
-            )
+    states = [
+        ChartState(
+            id=ids[value],
+            value=value,
+            handled=[h for h in handlings[value] if h.branch.effects],
+            ignored=[h for h in handlings[value] if not h.branch.effects],
+            initial=value == spec.initial,
+            final=value in terminal,
+            failure=value in spec.failure_states,
+            on_cycle=value in cycle,
         )
+        for value in spec.states
+    ]
+    return ChartGraph(spec=spec, states=states, transitions=transitions, cycle=cycle)
 
-    return ChartGraph(
-        name=spec.name,
-        states=states,
-        transitions=transitions,
-        compound_state_ids=extracted.compound_state_ids,
-        bidirectional_compound_ids=extracted.bidirectional_compound_ids,
-        spec=spec,
-        cycle=cycle,
-    )
+
+def _walk_order(spec: ChartSpec, source: str) -> list[Branch]:
+    # A state's branches in the order they were declared: events in the
+    # order the chart declares them, each event's branches in its order.
+    return [branch for event in spec.events for branch in spec.cell(source, event)]
 
 
 def request_cycle(spec: ChartSpec) -> tuple[str, ...]:
@@ -303,32 +314,3 @@ def _kind(spec: ChartSpec, cycle: tuple[str, ...], branch: Branch) -> EdgeKind:
 
 def _guards(branch: Branch) -> list[str]:
     return [branch.guard_text] if branch.guards else []
-
-
-def _actions(handled: list[Handling], ignored: list[Handling]) -> list[DiagramAction]:
-    actions = [DiagramAction(ActionType.INTERNAL, h.label) for h in handled]
-    if ignored:
-        body = f"{IGNORES} " + ", ".join(h.trigger for h in ignored)
-        actions.append(DiagramAction(ActionType.INTERNAL, body))
-    return actions
-
-
-def _check_pair(
-    spec: ChartSpec,
-    plain: DiagramTransition,
-    branch: Branch,
-    values: dict[str, str],
-    events: dict[str, str],
-) -> None:
-    seen = (
-        values[plain.source],
-        events.get(plain.event, plain.event),
-        [values[t] for t in plain.targets],
-        plain.is_internal,
-    )
-    declared = (branch.source, branch.event, [branch.target], branch.internal)
-    if seen != declared:
-        raise ValueError(
-            f"{spec.name}: extract() gave {seen} where the spec has {declared} "
-            f"for {branch.source} --{branch.event}-->"
-        )

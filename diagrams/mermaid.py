@@ -1,29 +1,22 @@
 """
 A chart as a Mermaid state diagram, for Markdown hosts that draw Mermaid.
 
-L{ChartMermaidRenderer} is python-statemachine's C{MermaidRenderer}: it
-already lists each state's internal transitions as the state's description
-lines, marks the initial state and, because L{chart_graph} makes terminal
-states final, the terminal ones.  httpchart adds the effects to every edge
-(C{event [guard] / effect, effect}) and classes that colour the failure
-states and the request cycle.  Mermaid cannot style single edges of a state
-diagram, so failure paths show through the states they lead to.
+L{mermaid_source} writes a L{ChartGraph} as Mermaid's C{stateDiagram-v2}, in
+the layout python-statemachine's own Mermaid renderer uses: each state's
+internal transitions are its description lines, the initial state and the
+terminal ones get their C{[*]} arrows, and every edge reads
+C{event [guard] / effect, effect}.  Classes colour the failure states and the
+request cycle; Mermaid cannot style single edges of a state diagram, so
+failure paths show through the states they lead to.
 
-The library draws one edge per (source, target, event); a chart may have two
-guarded branches of one event between the same states (a complete response
-returns to QUIESCENT whether or not the connection is reusable), so every
-declared transition gets its own edge here.
+Every declared transition gets its own edge, including two guarded branches
+of one event between the same states (a complete response returns to
+QUIESCENT whether or not the connection is reusable).
 """
 
 from __future__ import annotations
 
-from statemachine.contrib.diagram.model import DiagramGraph, DiagramTransition
-from statemachine.contrib.diagram.renderers.mermaid import (
-    MermaidRenderer,
-    MermaidRendererConfig,
-)
-
-from .graph import ChartGraph, ChartTransition
+from .graph import ChartGraph
 
 STYLES = {
     "cycle": "fill:#eef4fb,stroke:#222222,stroke-width:2px",
@@ -31,66 +24,47 @@ STYLES = {
 }
 """The Mermaid classes given to the states, by name."""
 
+ACTIVE = "fill:#ffe08a,stroke:#222222"
+"""The class of the state a trace is in now."""
 
-class ChartMermaidRenderer(MermaidRenderer):
+
+class ChartMermaidRenderer:
     """
-    python-statemachine's Mermaid renderer, drawing a L{ChartGraph} with
-    httpchart's labels and classes.
+    Draws a L{ChartGraph} as Mermaid source.
     """
 
-    def __init__(self) -> None:
-        super().__init__(MermaidRendererConfig(active_fill="#ffe08a", active_stroke="#222222"))
-
-    def render(self, graph: DiagramGraph) -> str:
+    def render(self, graph: ChartGraph) -> str:
         """
-        Render C{graph}, a L{ChartGraph}, to Mermaid source.
+        Render C{graph} to Mermaid source.
         """
         if not isinstance(graph, ChartGraph):
             raise TypeError(f"ChartMermaidRenderer draws a ChartGraph, not {type(graph).__name__}")
-        lines = super().render(graph).splitlines()
-        spec = graph.spec
-        origin = f"{spec.chart.__module__}.{spec.name}" if spec else graph.name
-        lines.insert(
-            1, f"    %% Generated from {origin}; regenerate with `make diagrams`, do not edit."
-        )
+        origin = f"{graph.spec.module}.{graph.spec.name}"
+        lines = [
+            "stateDiagram-v2",
+            f"    %% Generated from {origin}; regenerate with `make diagrams`, do not edit.",
+            "    direction LR",
+        ]
+        for state in graph.states:
+            if state.name != state.id:
+                lines.append(f'    state "{state.name}" as {state.id}')
+            lines += [f"    {state.id} : {line}" for line in state.actions]
+        lines += [f"    [*] --> {state.id}" for state in graph.states if state.initial]
+        lines += [f"    {state.id} --> [*]" for state in graph.states if state.final]
+        lines += [f"    {t.source} --> {t.target} : {t.label}" for t in graph.transitions]
+        active = [state.id for state in graph.states if state.is_active]
+        if active:
+            lines += ["", f"    classDef active {ACTIVE}"]
+            lines += [f"    {state}:::active" for state in active]
         members = {
-            "cycle": [s.id for s in graph.chart_states() if s.on_cycle and not s.failure],
-            "failure": [s.id for s in graph.chart_states() if s.failure],
+            "cycle": [s.id for s in graph.states if s.on_cycle and not s.failure],
+            "failure": [s.id for s in graph.states if s.failure],
         }
         for name, ids in members.items():
             if ids:
                 lines += ["", f"    classDef {name} {STYLES[name]}"]
                 lines.append(f"    class {', '.join(ids)} {name}")
         return "\n".join(lines) + "\n"
-
-    def _render_scope_transitions(
-        self,
-        transitions: list[DiagramTransition],
-        scope_ids: set[str],
-        lines: list[str],
-        indent: int,
-    ) -> None:
-        plain = [t for t in transitions if not isinstance(t, ChartTransition)]
-        super()._render_scope_transitions(plain, scope_ids, lines, indent)
-        for transition in transitions:
-            if isinstance(transition, ChartTransition) and transition.source in scope_ids:
-                for target in transition.targets:
-                    self._render_single_transition(
-                        transition, transition.source, target, lines, indent
-                    )
-
-    def _render_single_transition(
-        self,
-        transition: DiagramTransition,
-        source: str,
-        target: str,
-        lines: list[str],
-        indent: int,
-    ) -> None:
-        if not isinstance(transition, ChartTransition):
-            super()._render_single_transition(transition, source, target, lines, indent)
-            return
-        lines.append(f"{'    ' * indent}{source} --> {target} : {transition.label}")
 
 
 def mermaid_source(graph: ChartGraph) -> str:

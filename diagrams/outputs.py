@@ -16,13 +16,16 @@ from typing import Any
 
 from statemachine import StateChart
 
+from httpchart.statechart import ChartSpec
+
 from .dot import dot_source
 from .graph import chart_graph
 from .images import render_image
 from .mermaid import mermaid_source
 from .table import markdown_table
 
-Chart = type[StateChart[Any]]
+Chart = ChartSpec | type[StateChart[Any]]
+"""A chart's spec, or a chart class, whose spec is then read."""
 
 
 @dataclass(frozen=True)
@@ -34,17 +37,17 @@ class OutputFormat:
     @ivar suffix: What the chart's file name ends with.
     @ivar binary: Whether the output is not text (it cannot go to a terminal).
     @ivar graphviz: Whether rendering runs Graphviz's C{dot}.
-    @ivar render: Produces the file's content.
+    @ivar render: Produces the file's content from the chart's spec.
     """
 
     name: str
     suffix: str
     binary: bool
     graphviz: bool
-    render: Callable[[Chart], bytes]
+    render: Callable[[ChartSpec], bytes]
 
 
-def _text(render: Callable[[Chart], str]) -> Callable[[Chart], bytes]:
+def _text(render: Callable[[ChartSpec], str]) -> Callable[[ChartSpec], bytes]:
     return lambda chart: render(chart).encode("utf-8")
 
 
@@ -90,7 +93,7 @@ def file_stem(chart: Chart) -> str:
     The name of C{chart}'s output files: C{ConnectionLifecycle} becomes
     C{connection-lifecycle}.
     """
-    return re.sub(r"(?<!^)(?=[A-Z])", "-", chart.__name__).lower()
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", _spec(chart).name).lower()
 
 
 def file_name(chart: Chart, fmt: str) -> str:
@@ -108,4 +111,8 @@ def render(chart: Chart, fmt: str) -> bytes:
     @raise httpchart.diagrams.images.GraphvizMissing: For a picture format,
         when Graphviz is not installed.
     """
-    return FORMATS[fmt].render(chart)
+    return FORMATS[fmt].render(_spec(chart))
+
+
+def _spec(chart: Chart) -> ChartSpec:
+    return chart if isinstance(chart, ChartSpec) else ChartSpec.of(chart)

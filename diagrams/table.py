@@ -21,19 +21,20 @@ HANDLED = "="
 IMPOSSIBLE = "—"
 
 
-def markdown_table(chart: type[StateChart[Any]]) -> str:
+def markdown_table(chart: ChartSpec | type[StateChart[Any]]) -> str:
     """
-    Render C{chart}'s transition table as a Markdown page.
+    Render a chart's transition table as a Markdown page, from its
+    L{ChartSpec} (a chart class is read into its spec first).
     """
-    spec = ChartSpec.of(chart)
+    spec = chart if isinstance(chart, ChartSpec) else ChartSpec.of(chart)
     short = _abbreviations(spec.states)
     lines = [
-        f"<!-- Generated from {chart.__module__}.{chart.__name__}; "
+        f"<!-- Generated from {spec.module}.{spec.name}; "
         "regenerate with `make diagrams`, do not edit. -->",
         "",
         f"# {spec.name}: transition table",
         "",
-        " ".join((chart.__doc__ or "").split()),
+        spec.doc,
         "",
         "## Overview",
         "",

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from statemachine import StateChart
 
-from httpchart.statechart import Recorder, TransitionRecord
+from httpchart.statechart import ChartSpec, Recorder, TransitionRecord
 
 from .dot import dot_source
 from .graph import ChartGraph, ChartTransition, Handling, chart_graph
@@ -45,14 +45,15 @@ class Connection(Protocol):
 
 
 def traced_graph(
-    chart: type[StateChart[Any]],
+    chart: ChartSpec | type[StateChart[Any]],
     records: Iterable[TransitionRecord],
     current: str | None = None,
     *,
     first: int = 1,
 ) -> ChartGraph:
     """
-    The diagram model of C{chart} with C{records} marked on it.
+    The diagram model of C{chart} (a spec, or a chart class whose spec is
+    read) with C{records} marked on it.
 
     @param records: The transitions taken, oldest first.
     @param current: The state the connection is in now; by default the
@@ -64,10 +65,8 @@ def traced_graph(
     """
     graph = chart_graph(chart)
     spec = graph.spec
-    assert spec is not None
     marks: dict[TransitionRecord, list[ChartTransition | Handling]] = {}
     for transition in graph.chart_transitions():
-        assert transition.branch is not None
         marks.setdefault(transition.branch.record, []).append(transition)
     for state in graph.chart_states():
         for handling in (*state.handled, *state.ignored):
@@ -104,7 +103,7 @@ def traced_graph(
 
 
 def trace_dot(
-    chart: type[StateChart[Any]],
+    chart: ChartSpec | type[StateChart[Any]],
     records: Iterable[TransitionRecord],
     current: str | None = None,
     *,

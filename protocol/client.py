@@ -13,7 +13,8 @@ C{name}) and never decides a transition itself.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Literal, cast
 from typing import Protocol as TypingProtocol
 
@@ -28,6 +29,7 @@ from twisted.web._newclient import (
     RequestGenerationFailed,
     RequestNotSent,
     RequestTransmissionFailed,
+    ResponseFailed,
     TransportProxyProducer,
 )
 from twisted.web.iweb import IResponse
@@ -41,6 +43,7 @@ from httpchart.statechart import (
     TransitionRecord,
 )
 
+from .events import ConnectionEvents
 from .llhttp import LLHTTPParser
 from .parser import ParserFactory, ResponseParser
 
@@ -111,11 +114,11 @@ class TransportProxy(TransportProxyProducer):
         """
         if self._producer is None:
             return
-        if self._connection._pending_events is None:
+        if not self._connection._in_step():
             self._producer.pauseProducing()
         else:
             self._pause_wanted = True
-            self._connection._after_step = self._connection._finish_step
+            self._connection._when_step_ends()
 
     def resumeProducing(self) -> None:
         """
@@ -167,7 +170,8 @@ class HTTP11ClientProtocol(Protocol, Charted):
     _log: ClassVar[Logger] = Logger()
 
     _state: str = "QUIESCENT"
-    _engine: Engine
+    _runner: Engine
+    _fire: ConnectionEvents
     _observer: Observer | None = None
     _parser: ResponseParser | None = None
     _transportProxy: TransportProxy | None = None
@@ -176,8 +180,8 @@ class HTTP11ClientProtocol(Protocol, Charted):
     _finishedRequest: Deferred[IResponse] | None = None
     _writing: tuple[ClientRequest, Deferred[None]] | None = None
     _abortDeferreds: list[Deferred[None]] | None = None
-    _settlements: list[tuple[Deferred[Any], object]] | None = None
-    _after_step: Callable[[], None] | None = None
+    _settlements: deque[tuple[Deferred[Any], object]] | None = None
+    _settling: bool = False
 
     def __init__(
         self,
@@ -207,15 +211,15 @@ class HTTP11ClientProtocol(Protocol, Charted):
         self._quiescentCallback = quiescentCallback
         self._max_body_size = max_body_size
         if (engine or self.engine) == "reference":
-            self._engine = ReferenceEngine(ChartSpec.of(self.chart), self)
-            self._fire = self._engine.fire
+            self._runner = ReferenceEngine(ChartSpec.of(self.chart), self)
+            self._fire = self._runner.fire
         if observer is not None:
             self._observer = self._guarded(observer)
 
     @classmethod
     def _compile(cls) -> None:
         super()._compile()
-        cls._engine = cls._compiled
+        cls._runner = cls._compiled
 
     @property
     def state(self) -> str:
@@ -292,27 +296,60 @@ class HTTP11ClientProtocol(Protocol, Charted):
         if deferred is None:
             return
         if self._settlements is None:
-            self._settlements = []
+            self._settlements = deque()
         self._settlements.append((deferred, outcome))
-        if self._pending_events is None:
-            self._finish_step()
-        else:
-            self._after_step = self._finish_step
+        self._when_step_ends()
 
-    def _finish_step(self) -> None:
+    def _step_ended(self) -> None:
         """
-        The step is over: fire the Deferreds it settled, then apply a pause
-        of the transport if one is still wanted once their callbacks ran.
+        The step is over: fire the Deferreds it settled, first settled first,
+        then apply a pause of the transport if one is still wanted once their
+        callbacks ran.
+
+        A callback may start a new step, which may settle more Deferreds: they
+        join the end of the same queue, and fire after every Deferred settled
+        before them, however deep the callbacks nest.
         """
-        settlements, self._settlements = self._settlements or [], None
-        for deferred, outcome in settlements:
-            if not deferred.called:
-                if isinstance(outcome, Failure):
-                    deferred.errback(outcome)
-                else:
-                    deferred.callback(outcome)
+        if self._settling:
+            return
+        self._settling = True
+        try:
+            settlements = self._settlements
+            while settlements:
+                deferred, outcome = settlements.popleft()
+                if not deferred.called:
+                    if isinstance(outcome, Failure):
+                        deferred.errback(outcome)
+                    else:
+                        deferred.callback(outcome)
+        finally:
+            self._settling = False
+            self._settlements = None
         if self._transportProxy is not None:
             self._transportProxy.apply_pause()
+
+    def _effect_failed(
+        self, error: Exception, record: TransitionRecord, effect: str, payload: Mapping[str, Any]
+    ) -> None:
+        """
+        An effect raised: take the chart's error path (the effect_failed
+        event), which aborts the connection and fails everything outstanding
+        with C{error}, including the Deferreds in the failed event's
+        C{payload} (the effect that would have kept them may not have run).
+        If an effect of the error path itself raises, that is logged and the
+        error path is not taken again.
+        """
+        reason = Failure(error, type(error), error.__traceback__)
+        if record.event == "effect_failed":
+            self._log.failure(
+                "the error path's effect {effect} raised; giving up on {record}",
+                failure=reason,
+                effect=effect,
+                record=record,
+            )
+            return
+        carried = tuple(value for value in payload.values() if isinstance(value, Deferred))
+        self._fire.effect_failed(self, reason, carried)
 
     def _cancelled(self, deferred: Deferred[IResponse]) -> None:
         if deferred is self._finishedRequest:
@@ -582,3 +619,45 @@ class HTTP11ClientProtocol(Protocol, Charted):
         Fire C{deferred} at once: the connection is already lost.
         """
         self._settle(deferred, None)
+
+    # Effects: the error path
+
+    def _log_effect_failure(self, reason: Failure) -> None:
+        """
+        Log, once and with its traceback, the exception an effect raised; the
+        Deferreds it fails carry it too.
+        """
+        self._log.failure(
+            "an effect raised; the connection aborts and fails what is outstanding",
+            failure=reason,
+        )
+
+    def _fail_request(self, reason: Failure, carried: tuple[Deferred[Any], ...]) -> None:
+        """
+        Fail the request that was not fully written, and any request the
+        failed event carried, with L{RequestGenerationFailed
+        <twisted.web.client.RequestGenerationFailed>} wrapping C{reason}.
+        """
+        for deferred in (self._finishedRequest, *carried):
+            self._settle(deferred, Failure(RequestGenerationFailed([reason])))
+
+    def _fail_outstanding(self, reason: Failure, carried: tuple[Deferred[Any], ...]) -> None:
+        """
+        Fail everything still outstanding with C{reason}: the parser is
+        disconnected with it (so the response fails with
+        C{ResponseNeverReceived} or C{ResponseFailed}, or its body with
+        C{ResponseFailed}), the request's Deferred, unless something settled
+        it first, fails with L{ResponseFailed
+        <twisted.web.client.ResponseFailed>}, and so does every abort()
+        Deferred and every Deferred the failed event carried.  A response
+        nobody was given is dropped quietly: its request's Deferred carries
+        the failure.
+        """
+        caller, response = self._finishedRequest, self._responseDeferred
+        self._detach_parser(reason)
+        if response is not None:
+            response.addErrback(lambda dropped: None)
+        self._settle(caller, Failure(ResponseFailed([reason])))
+        waiters, self._abortDeferreds = self._abortDeferreds or [], None
+        for waiter in (*waiters, *carried):
+            self._settle(waiter, Failure(ResponseFailed([reason])))

@@ -70,6 +70,7 @@ from twisted.web.iweb import IResponse
 
 from httpchart.statechart import Charted, ResponseParsing
 
+from .events import ParsingEvents
 from .parser import Finisher
 from .response import CONNECTION_CONTROL, Response
 
@@ -147,6 +148,8 @@ class LLHTTPParser(Charted):
         default) for no limit.  A class attribute, which a connection given
         a C{max_body_size} overrides on each parser it opens.
     """
+
+    _fire: ParsingEvents
 
     max_line_length: ClassVar[int] = 16384
     max_fields: ClassVar[int] = 256

@@ -24,6 +24,8 @@ from zope.interface import implementer
 
 from httpchart.statechart import BodyDelivery, Charted
 
+from .events import BodyEvents
+
 # Headers that describe the connection rather than the response; a response's
 # headers leave them out (except Content-Length in the response to HEAD).
 CONNECTION_CONTROL = frozenset(
@@ -72,6 +74,7 @@ class Response(Charted):
     drain_limit: ClassVar[int] = 65536
 
     chart = BodyDelivery
+    _fire: BodyEvents
     _log: ClassVar[Logger] = Logger()
 
     length: int | object = UNKNOWN_LENGTH

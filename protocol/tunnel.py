@@ -34,6 +34,7 @@ from zope.interface import implementer
 
 from httpchart.statechart import Charted, TunnelSetup
 
+from .events import TunnelEvents
 from .proxy_errors import (
     OriginTLSFailed,
     ProxyAuthenticationRequired,
@@ -185,6 +186,7 @@ class Tunnel(Protocol, Charted):
     """
 
     chart = TunnelSetup
+    _fire: TunnelEvents
     _state = "CONNECTING"
 
     def __init__(self, endpoint: TunnelEndpoint, factory: IProtocolFactory) -> None:
@@ -384,9 +386,9 @@ class Tunnel(Protocol, Charted):
         # The Deferred fires once the step is over, so whatever its callbacks
         # do (send a request, cancel) sees the tunnel as the step left it.
         self._outcome = outcome
-        self._after_step = self._settle
+        self._when_step_ends()
 
-    def _settle(self) -> None:
+    def _step_ended(self) -> None:
         outcome, self._outcome = self._outcome, None
         if isinstance(outcome, Failure):
             self.ready.errback(outcome)

@@ -5,14 +5,17 @@ L{ConnectionLifecycle} is the lifecycle of one HTTP/1.1 client connection.
 L{ChartSpec.of} reads any chart into plain data, L{CompiledEngine} runs it at
 the speed of hand-written dispatch, and L{ReferenceEngine} runs it on
 python-statemachine's own engine for comparison; a L{Recorder} passed as a
-model's observer keeps the transitions it takes.  Nothing in this package
-knows about sockets or the reactor.
+model's observer keeps the transitions it takes.  L{Charted} is the base of
+a model, and L{ChartModel} the interface between the engines and a model.
+What httpchart needs of python-statemachine beyond its public API lives in
+C{_library}, alone.  Nothing in this package knows about sockets or the
+reactor.
 """
 
 from .body import BodyDelivery
 from .engines import CompiledEngine, Engine, LifecycleError, Payload, ReferenceEngine
 from .lifecycle import ConnectionLifecycle
-from .model import Charted
+from .model import Charted, ChartModel
 from .parsing import ResponseParsing
 from .recorder import Recorder
 from .spec import Branch, ChartDefinitionError, ChartSpec, Guard, TransitionRecord
@@ -29,6 +32,7 @@ __all__ = [
     "BodyDelivery",
     "Branch",
     "ChartDefinitionError",
+    "ChartModel",
     "ChartSpec",
     "Charted",
     "CompiledEngine",

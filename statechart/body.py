@@ -15,22 +15,16 @@ connection is aborted, depending on how much is left.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from statemachine import StateChart
-
-from .declare import Input, event, goes, state, stays
+from .declare import Chart, Input, event, goes, state, stays
 
 
-class BodyDelivery(StateChart[Any]):
+class BodyDelivery(Chart):
     """
     A response body on its way from the parser to the application's protocol.
     """
 
-    allow_event_without_transition = False
-    catch_errors_as_events = False
-    enable_self_transition_entries = False
-    atomic_configuration_update = True
     # FINISHED ends the chart: only discard() is handled there, in place, which
     # the library would otherwise reject as a trap.
     validate_trap_states = False

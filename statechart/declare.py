@@ -6,6 +6,9 @@ source, target, guards and effects in one call, and carries a docstring that
 says what the transition means.  The helpers only build python-statemachine
 objects; nothing here runs at event time.
 
+A chart derives from L{Chart}, which sets the library's options the engines
+rely on.
+
 Conventions the rest of httpchart relies on:
 
   - Effects are declared in the library's C{after} group, so they run once the
@@ -25,7 +28,10 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from statemachine import Event, State
-from statemachine.transition_list import TransitionList
+
+from ._library import Chart, TransitionList
+
+__all__ = ["Chart", "Input", "event", "goes", "state", "stays"]
 
 
 class Input(NamedTuple):

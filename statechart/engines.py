@@ -25,23 +25,31 @@ Both engines follow the same rules:
     branch, and both must reach the same branch.
   - Effects run after the state has changed.  An event sent while another is
     being handled (typically from inside an effect) is queued and handled
-    after it: run to completion.  If an effect raises, the exception
-    propagates to whoever sent the outermost event, with a note naming the
-    state, event and effect, and the queued events are dropped.
+    after it: run to completion.
+  - If an effect raises, the transition's later effects are skipped, a note
+    naming the effect and the transition is added to the exception, and the
+    engine hands it to the model: C{model._effect_failed(error, record,
+    effect)}, inside the step.  Events queued before or by it are then
+    handled in order.  If C{_effect_failed} raises (L{Charted}'s default
+    re-raises), the exception reaches whoever sent the outermost event and
+    the queued events are dropped.
   - An event with no declared transition in the current state raises
     L{LifecycleError} and changes nothing.
   - If the model's C{_observer} is not C{None}, it is called with the
     L{TransitionRecord} of each transition, before that transition's effects
     run.  It must not raise.
-  - The model's C{_pending_events} is not C{None} exactly while an event is
-    being handled.  If the model's C{_after_step} is not C{None} when the
-    outermost event and everything queued behind it have been handled (or an
-    effect raised), the engine resets it to C{None} and calls it: a model
-    defers work to the end of the step that way.
+  - The model's C{_step_queue} is not C{None} exactly while an event is
+    being handled.  If the model's C{_step_end_wanted} is set when the
+    outermost event and everything queued behind it have been handled (or
+    the step ended in an exception), the engine resets it and calls
+    C{model._step_ended()}: a model defers work to the end of the step that
+    way (see L{httpchart.statechart.model}, which documents this
+    engine-model interface).
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import linecache
 from collections.abc import Callable, Mapping
@@ -50,7 +58,8 @@ from typing import Any, Protocol
 
 from statemachine.exceptions import TransitionNotAllowed
 
-from .spec import Branch, ChartDefinitionError, ChartSpec
+from . import _library
+from .spec import Branch, ChartDefinitionError, ChartSpec, TransitionRecord
 
 Payload = Mapping[str, Any]
 _BUSY = ()
@@ -99,10 +108,10 @@ class CompiledEngine:
     observer and calls the effects, all inline; C{source} holds the generated
     code, and tracebacks show it.
 
-    Besides its state field, a model used with this engine has the attributes
-    C{_pending_events} (C{None} when idle; the engine's marker or queue while
-    busy), C{_observer} and C{_after_step}; class-level defaults of C{None}
-    cost instances nothing.
+    Besides its state field, a model used with this engine has the
+    attributes and methods of L{httpchart.statechart.model.ChartModel};
+    L{httpchart.statechart.Charted} gives them class-level defaults that cost
+    instances nothing.
     """
 
     def __init__(self, spec: ChartSpec, model_class: type, *, state_field: str = "_state") -> None:
@@ -129,6 +138,7 @@ class CompiledEngine:
         namespace: dict[str, Any] = {
             "_BUSY": _BUSY,
             "_impossible": self._impossible,
+            "_effect_raised": self._effect_raised,
         }
         namespace.update({f"f_{name}": function for name, (function, _) in names.items()})
         code = _Generator(spec, names, namespace, state_field)
@@ -148,44 +158,91 @@ class CompiledEngine:
     def _impossible(self, model: Any, event: str) -> None:
         raise LifecycleError(self.spec.name, getattr(model, self.state_field), event)
 
+    def _effect_raised(
+        self,
+        model: Any,
+        error: Exception,
+        record: TransitionRecord,
+        effect: str,
+        payload: tuple[Any, ...],
+    ) -> None:
+        carries = self.spec.payloads[record.event]
+        effect_raised(model, error, record, effect, dict(zip(carries, payload, strict=True)))
+
 
 class ReferenceEngine:
     """
     python-statemachine's own engine, bound to one model instance.
+
+    Effects reach the library wrapped, so that one that raises is handed to
+    the model exactly as the compiled engine hands it, and the rest of its
+    transition's effects are skipped.
     """
 
     def __init__(self, spec: ChartSpec, model: Any, *, state_field: str = "_state") -> None:
         self.spec = spec
+        self._model = model
+        self._branches = spec.by_transition
+        self._record: TransitionRecord | None = None
+        self._payload: Payload = {}
+        self._failed = False
         implementations = SimpleNamespace(
-            **{name: getattr(model, "_" + name) for name in (*spec.effects, *spec.guards)}
+            **{name: self._effect(name, getattr(model, "_" + name)) for name in spec.effects},
+            **{name: getattr(model, "_" + name) for name in spec.guards},
         )
         self._machine = spec.chart(
             model=model,
             state_field=state_field,
-            listeners=[implementations, _Observation(spec, model)],
+            listeners=[implementations, self],
         )
         self.fire = SimpleNamespace(**{event: self._firing(event) for event in spec.events})
 
     def send(self, model: Any, event: str, payload: Payload) -> None:
-        if model._pending_events is not None:
+        if model._step_queue is not None:
             self._machine.send(event, **payload)
             return
-        model._pending_events = _BUSY
+        model._step_queue = _BUSY
         try:
             self._machine.send(event, **payload)
         except TransitionNotAllowed:
-            self._machine._engine.clear()
+            _library.discard_queue(self._machine)
             raise LifecycleError(self.spec.name, model._state, event) from None
-        except Exception as failure:
-            self._machine._engine.clear()
-            failure.add_note(f"httpchart: raised while handling {event!r} (reference engine)")
+        except Exception:
+            _library.discard_queue(self._machine)
             raise
         finally:
-            model._pending_events = None
-            after = model._after_step
-            if after is not None:
-                model._after_step = None
-                after()
+            model._step_queue = None
+            if model._step_end_wanted:
+                model._step_end_wanted = False
+                model._step_ended()
+
+    def on_transition(self, transition: object, **arguments: Any) -> None:
+        """
+        The library takes a transition: note its record and payload for the
+        effects, and report it to the model's observer.
+        """
+        record = self._record = self._branches[_library.transition_key(transition)].record
+        self._payload = {name: arguments[name] for name in self.spec.payloads[record.event]}
+        self._failed = False
+        observer = self._model._observer
+        if observer is not None:
+            observer(record)
+
+    def _effect(self, name: str, implementation: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(implementation)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            if self._failed:
+                return None
+            try:
+                return implementation(*args, **kwargs)
+            except Exception as error:
+                self._failed = True
+                assert self._record is not None
+                effect_raised(self._model, error, self._record, name, self._payload)
+                return None
+
+        run.__signature__ = inspect.signature(implementation)  # type: ignore[attr-defined]
+        return run
 
     def _firing(self, event: str) -> Callable[..., None]:
         carries = self.spec.payloads[event]
@@ -196,20 +253,19 @@ class ReferenceEngine:
         return fire
 
 
-class _Observation:
+def effect_raised(
+    model: Any, error: Exception, record: TransitionRecord, effect: str, payload: Payload
+) -> None:
     """
-    Reports the library's transitions to the model's observer, with the same
-    records the compiled engine uses.
+    What both engines do when effect C{effect} of the transition C{record},
+    taken on an event carrying C{payload}, raised C{error}: name the
+    transition on the exception, and hand it to the model.
     """
-
-    def __init__(self, spec: ChartSpec, model: Any) -> None:
-        self._branches = spec.by_transition
-        self._model = model
-
-    def on_transition(self, transition: object) -> None:
-        observer = self._model._observer
-        if observer is not None:
-            observer(self._branches[id(transition)].record)
+    error.add_note(
+        f"httpchart: raised by the effect {effect!r} of {record.source} --{record.event}--> "
+        f"{record.target} {list(record.effects)}"
+    )
+    model._effect_failed(error, record, effect, payload)
 
 
 def _resolve(spec: ChartSpec, model_class: type, name: str) -> tuple[Any, tuple[str, ...]]:
@@ -267,31 +323,30 @@ class _Generator:
         lines += [
             "",
             f"def fire_{event}(model{signature}):",
-            "    pending = model._pending_events",
+            "    pending = model._step_queue",
             "    if pending is not None:",
             "        if pending is _BUSY:",
-            f"            model._pending_events = [(handle_{event}, {arguments})]",
+            f"            model._step_queue = [(handle_{event}, {arguments})]",
             "        else:",
             f"            pending.append((handle_{event}, {arguments}))",
             "        return",
-            "    model._pending_events = _BUSY",
+            "    model._step_queue = _BUSY",
             "    try:",
         ]
         lines += [f"        {line}" for line in body]
         lines += [
-            "        pending = model._pending_events",
+            "        pending = model._step_queue",
             "        while pending is not _BUSY:",
             "            handle, payload = pending.pop(0)",
             "            if not pending:",
-            "                model._pending_events = _BUSY",
+            "                model._step_queue = _BUSY",
             "            handle(model, *payload)",
-            "            pending = model._pending_events",
+            "            pending = model._step_queue",
             "    finally:",
-            "        model._pending_events = None",
-            "        after = model._after_step",
-            "        if after is not None:",
-            "            model._after_step = None",
-            "            after()",
+            "        model._step_queue = None",
+            "        if model._step_end_wanted:",
+            "            model._step_end_wanted = False",
+            "            model._step_ended()",
             "",
         ]
         return lines
@@ -329,12 +384,8 @@ class _Generator:
 
     def _take(self, branch: Branch) -> list[str]:
         self.branches += 1
-        record, note = f"r_{self.branches}", f"n_{self.branches}"
+        record = f"r_{self.branches}"
         self.namespace[record] = branch.record
-        self.namespace[note] = (
-            f"httpchart: raised by an effect of {branch.source} --{branch.event}--> "
-            f"{branch.target} {list(branch.effects)}"
-        )
         lines = []
         if not branch.internal:
             lines.append(f"model.{self.state_field} = {branch.target!r}")
@@ -343,10 +394,24 @@ class _Generator:
             "if observer is not None:",
             f"    observer({record})",
         ]
-        if branch.effects:
-            lines.append("try:")
-            lines += [f"    {self._call(effect)}" for effect in branch.effects]
-            lines += ["except Exception as failure:", f"    failure.add_note({note})", "    raise"]
+        payload = "(" + "".join(f"{name}, " for name in self.spec.payloads[branch.event]) + ")"
+        return lines + self._effects(record, branch.effects, payload)
+
+    def _effects(self, record: str, effects: tuple[str, ...], payload: str) -> list[str]:
+        # Each effect runs only if the ones before it returned: a nest of
+        # try/else, which costs nothing until an effect raises.
+        if not effects:
+            return []
+        first, rest = effects[0], effects[1:]
+        lines = [
+            "try:",
+            f"    {self._call(first)}",
+            "except Exception as failure:",
+            f"    _effect_raised(model, failure, {record}, {first!r}, {payload})",
+        ]
+        if rest:
+            lines.append("else:")
+            lines += [f"    {line}" for line in self._effects(record, rest, payload)]
         return lines
 
     def _call(self, name: str) -> str:

@@ -34,23 +34,28 @@ the diagrams draw as the ways a connection's exchange fails or ends.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from statemachine import StateChart
+from .declare import Chart, Input, event, goes, state, stays
 
-from .declare import Input, event, goes, state, stays
+_FAILED_EFFECT = ("log_effect_failure", "stop_writing", "abort_transport", "fail_outstanding")
+"""The effects of the error path, wherever a transport is left to abort."""
+
+_FAILED_UNSENT = (
+    "log_effect_failure",
+    "stop_writing",
+    "abort_transport",
+    "fail_request",
+    "fail_outstanding",
+)
+"""The same where the request was not (fully) sent: it fails as not generated."""
 
 
-class ConnectionLifecycle(StateChart[Any]):
+class ConnectionLifecycle(Chart):
     """
     One HTTP/1.1 connection carrying one request at a time: idle, writing a
     request, waiting for its response, and the ways that can end.
     """
-
-    allow_event_without_transition = False
-    catch_errors_as_events = False
-    enable_self_transition_entries = False
-    atomic_configuration_update = True
 
     inputs: ClassVar[dict[str, Input]] = {
         "issue": Input(
@@ -73,6 +78,12 @@ class ConnectionLifecycle(StateChart[Any]):
             "The caller cancelled the Deferred returned by request(), or the "
             "response's body consumer aborted the connection (as readBody does "
             "when its Deferred is cancelled).",
+        ),
+        "effect_failed": Input(
+            ("reason", "carried"),
+            "An effect raised (a bug, in the connection or in code it calls): "
+            "the engine skipped the transition's later effects and handed the "
+            "exception over, with the Deferreds the failed event carried.",
         ),
     }
 
@@ -102,6 +113,13 @@ class ConnectionLifecycle(StateChart[Any]):
         "add_abort_waiter": "Keep the abort() Deferred, to fire when the connection is lost.",
         "fire_abort_waiters": "Fire every Deferred abort() returned.",
         "confirm_abort": "Fire the abort() Deferred at once.",
+        "log_effect_failure": "Log, with its traceback, the exception an effect raised.",
+        "fail_request": "Fail the request not fully written, and any request the failed event "
+        "carried, with RequestGenerationFailed([reason]).",
+        "fail_outstanding": "Fail everything still outstanding with the reason: the response "
+        "or its body through the parser; with ResponseFailed([reason]), the request if "
+        "nothing settled it, every abort() Deferred and any Deferred the failed event "
+        "carried.",
     }
 
     conditions: ClassVar[dict[str, str]] = {
@@ -155,9 +173,9 @@ class ConnectionLifecycle(StateChart[Any]):
     aborting = state(
         "ABORTING",
         "This side is tearing the connection down: abort() was called, the "
-        "caller cancelled after the request was sent, or the server broke the "
-        "protocol.  Incoming bytes are dropped until the transport reports "
-        "the loss.",
+        "caller cancelled after the request was sent, the server broke the "
+        "protocol, or an effect raised.  Incoming bytes are dropped until the "
+        "transport reports the loss.",
     )
     lost = state(
         "CONNECTION_LOST",
@@ -453,5 +471,60 @@ class ConnectionLifecycle(StateChart[Any]):
             generation_failed,
             lost,
             doc="The exchange is already over; cancelling changes nothing.",
+        ),
+    )
+
+    effect_failed = event(
+        goes(
+            transmitting,
+            aborting,
+            effects=_FAILED_UNSENT,
+            doc="An effect raised while the request was being written: log it, "
+            "stop writing, abort, and fail the request with "
+            "RequestGenerationFailed, then whatever else is outstanding.",
+        )
+        | goes(
+            quiescent,
+            aborting,
+            effects=_FAILED_EFFECT,
+            doc="An effect raised on an idle connection (say, after the pool took "
+            "it back): log it, abort the transport and fail whatever is "
+            "outstanding.  The connection is never idle again, so no pool hands"
+            " it out.",
+        )
+        | goes(
+            transmitting_after_receiving_response,
+            aborting,
+            effects=_FAILED_EFFECT,
+            doc="An effect raised after the response was delivered: log it, stop "
+            "writing, abort, and fail whatever is outstanding (the body, if "
+            "still being read).",
+        )
+        | goes(
+            generation_failed,
+            aborting,
+            effects=_FAILED_UNSENT,
+            doc="An effect raised after the request failed: log it, abort (again), "
+            "fail the request with RequestGenerationFailed unless that was done, "
+            "and fail whatever else is outstanding.",
+        )
+        | goes(
+            waiting,
+            aborting,
+            effects=_FAILED_EFFECT,
+            doc="An effect raised while the response was awaited: log it, abort, "
+            "and fail the response (or its body) with the exception.",
+        )
+        | stays(
+            aborting,
+            effects=_FAILED_EFFECT,
+            doc="An effect raised during a teardown: log it, abort (again) and fail "
+            "whatever is outstanding now instead of at the loss.",
+        )
+        | stays(
+            lost,
+            effects=("log_effect_failure", "stop_writing", "fail_outstanding"),
+            doc="An effect raised after the loss: log it and fail anything "
+            "still outstanding with the exception.",
         ),
     )

@@ -16,23 +16,17 @@ exclusive, and effects run after the state has changed.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from statemachine import StateChart
-
-from .declare import Input, event, goes, state, stays
+from .declare import Chart, Input, event, goes, state, stays
 
 
-class ResponseParsing(StateChart[Any]):
+class ResponseParsing(Chart):
     """
     One response read off a connection: its head, its body in one of the
     framings HTTP/1.1 allows, and its end.
     """
 
-    allow_event_without_transition = False
-    catch_errors_as_events = False
-    enable_self_transition_entries = False
-    atomic_configuration_update = True
     # FINISHED and FAILED end the chart: nothing can happen there, so they have no
     # transitions at all, which the library would otherwise reject as traps.
     validate_trap_states = False

@@ -3,8 +3,11 @@ What a declared chart says, read once from its python-statemachine class.
 
 L{ChartSpec.of} walks the class through the library's own introspection
 (C{Chart.states}, each state's C{transitions}, their C{cond} and C{after}
-callback specs) and keeps the result as plain data: for every (state, event)
-cell, the branches that may handle it.  The compiled engine, the diagrams, the
+callbacks; the parts of it that are not the library's public API live in
+L{httpchart.statechart._library}) and keeps the result as plain data: for
+every (state, event) cell, the branches that may handle it, and everything
+the chart says about itself (its documentation, its states' names and
+meanings, its vocabularies).  The compiled engine, the diagrams, the
 documentation and the tests read this data; none of them walks the class
 again.
 
@@ -36,8 +39,8 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from statemachine import StateChart
-from statemachine.callbacks import CallbackPriority, CallbackSpec, SpecReference
 
+from . import _library
 from .declare import Input
 
 
@@ -126,8 +129,13 @@ class ChartSpec:
     """
     The content of a declared chart, as data.
 
-    @ivar chart: The python-statemachine class it was read from.
+    @ivar chart: The python-statemachine class it was read from; only the
+        reference engine uses it.
+    @ivar module: The module that declares the chart.
+    @ivar doc: What the chart is, from its docstring.
     @ivar states: State values in declaration order.
+    @ivar state_ids: For each state value, the class attribute that declares
+        it (the diagrams name their nodes so).
     @ivar initial: The initial state's value.
     @ivar events: Event names in declaration order.
     @ivar payloads: For each event, the names of its payload.
@@ -138,15 +146,18 @@ class ChartSpec:
     @ivar effect_docs: What each effect does.
     @ivar guard_docs: What each guard tests.
     @ivar by_transition: The branch of each python-statemachine transition,
-        keyed by the transition's C{id()}, in the library's walk order
-        (states as declared, then each state's transitions).
+        keyed by L{_library.transition_key}: what the reference engine
+        reports to the observer.
     @ivar failure_states: The states the chart's C{failure_states} names,
         in declaration order: entering one means the exchange failed or the
         connection is finished.  Only the documentation uses it.
     """
 
     chart: type[StateChart[Any]]
+    module: str
+    doc: str
     states: tuple[str, ...]
+    state_ids: Mapping[str, str]
     initial: str
     events: tuple[str, ...]
     payloads: Mapping[str, tuple[str, ...]]
@@ -214,35 +225,36 @@ class ChartSpec:
 
 @functools.cache
 def _read(chart: type[StateChart[Any]]) -> ChartSpec:
-    events = tuple(str(name) for name in chart._events)
+    events = _library.event_names(chart)
     inputs: dict[str, Input] = dict(getattr(chart, "inputs", {}))
     _check_inputs(chart, events, inputs)
 
-    initial = chart.initial_state
-    if initial is None:
-        raise ChartDefinitionError(f"{chart.__name__} has no initial state")
+    declared_states = _library.declared_states(chart)
+    initials = [declared.value for declared in declared_states if declared.initial]
+    if len(initials) != 1:
+        raise ChartDefinitionError(f"{chart.__name__} needs exactly one initial state")
 
     states: list[str] = []
+    state_ids: dict[str, str] = {}
     state_docs: dict[str, str] = {}
     cells: dict[tuple[str, str], list[Branch]] = {}
     by_transition: dict[int, Branch] = {}
-    for declared in chart.states:
+    for declared in declared_states:
         where = f"{chart.__name__}.{declared.id}"
-        if declared.states or getattr(declared, "history", None):
+        if declared.nested:
             raise ChartDefinitionError(f"{where}: nested states are not supported")
-        for group in (declared.enter, declared.exit):
-            if _declared_names(group, where, "entry/exit"):
-                raise ChartDefinitionError(
-                    f"{where}: state entry and exit callbacks are not supported; "
-                    "declare effects on transitions"
-                )
-        value = str(declared.value)
-        states.append(value)
-        state_docs[value] = _doc(declared)
+        if _declared_names(declared.callbacks, where, "entry/exit"):
+            raise ChartDefinitionError(
+                f"{where}: state entry and exit callbacks are not supported; "
+                "declare effects on transitions"
+            )
+        states.append(declared.value)
+        state_ids[declared.value] = declared.id
+        state_docs[declared.value] = declared.doc
         for transition in declared.transitions:
-            branch = _branch(chart, transition, value)
-            cells.setdefault((value, branch.event), []).append(branch)
-            by_transition[id(transition)] = branch
+            branch = _branch(chart, transition, declared.value)
+            cells.setdefault((declared.value, branch.event), []).append(branch)
+            by_transition[transition.key] = branch
 
     branches = {cell: tuple(found) for cell, found in cells.items()}
     _check_names(chart, events, branches)
@@ -255,8 +267,11 @@ def _read(chart: type[StateChart[Any]]) -> ChartSpec:
 
     return ChartSpec(
         chart=chart,
+        module=chart.__module__,
+        doc=" ".join((chart.__doc__ or "").split()),
         states=tuple(states),
-        initial=str(initial.value),
+        state_ids=state_ids,
+        initial=initials[0],
         events=events,
         payloads={name: inputs[name].carries for name in events},
         branches=branches,
@@ -265,56 +280,50 @@ def _read(chart: type[StateChart[Any]]) -> ChartSpec:
         effect_docs=effect_docs,
         guard_docs=guard_docs,
         by_transition=by_transition,
-        failure_states=_failure_states(chart, states, str(initial.value)),
+        failure_states=_failure_states(chart, states, initials[0]),
     )
 
 
-def _branch(chart: type[StateChart[Any]], transition: Any, source: str) -> Branch:
-    where = f"{chart.__name__}: {transition}"
-    names = [str(name) for name in transition.events]
-    if len(names) != 1:
+def _branch(
+    chart: type[StateChart[Any]], transition: _library.DeclaredTransition, source: str
+) -> Branch:
+    where = f"{chart.__name__}: {transition.text}"
+    if len(transition.events) != 1:
         raise ChartDefinitionError(f"{where}: a transition needs exactly one event")
     if len(transition.targets) != 1:
         raise ChartDefinitionError(f"{where}: a transition needs exactly one target")
-    for group, label in (
-        (transition.validators, "validators"),
-        (transition.before, "before"),
-        (transition.on, "on"),
-    ):
+    for label, group in transition.others.items():
         if _declared_names(group, where, label):
             raise ChartDefinitionError(
                 f"{where}: {label} callbacks are not supported; declare effects in 'after'"
             )
     guards = tuple(
-        Guard(name, bool(spec.expected_value))
-        for name, spec in _declared_specs(transition.cond, where, "guard")
+        Guard(callback.name, callback.expected)
+        for callback in _checked(transition.guards, where, "guard")
     )
-    effects = tuple(name for name, _ in _declared_specs(transition.after, where, "effect"))
-    target = str(transition.target.value)
-    internal = bool(transition.internal)
-    if internal and target != source:
+    effects = tuple(callback.name for callback in _checked(transition.effects, where, "effect"))
+    target = transition.targets[0]
+    if transition.internal and target != source:
         raise ChartDefinitionError(f"{where}: an internal transition must stay put")
-    record = TransitionRecord(source, names[0], target, effects)
-    return Branch(record, guards, internal, _doc(transition))
+    record = TransitionRecord(source, transition.events[0], target, effects)
+    return Branch(record, guards, transition.internal, transition.doc)
 
 
-def _declared_specs(
-    group: Iterable[CallbackSpec], where: str, label: str
-) -> list[tuple[str, CallbackSpec]]:
+def _checked(group: Iterable[_library.Callback], where: str, label: str) -> list[_library.Callback]:
     found = []
-    for spec in group:
-        if spec.is_convention:
-            continue
-        if spec.priority != CallbackPriority.INLINE:
-            raise ChartDefinitionError(f"{where}: {label} {spec!r} must be declared inline")
-        if spec.reference is not SpecReference.NAME or not str(spec.func).isidentifier():
-            raise ChartDefinitionError(f"{where}: {label} {spec.func!r} must be a plain name")
-        found.append((str(spec.func), spec))
+    for callback in group:
+        if not callback.inline:
+            raise ChartDefinitionError(
+                f"{where}: {label} {callback.name!r} must be declared inline"
+            )
+        if not callback.plain:
+            raise ChartDefinitionError(f"{where}: {label} {callback.name!r} must be a plain name")
+        found.append(callback)
     return found
 
 
-def _declared_names(group: Iterable[CallbackSpec], where: str, label: str) -> list[str]:
-    return [name for name, _ in _declared_specs(group, where, label)]
+def _declared_names(group: Iterable[_library.Callback], where: str, label: str) -> list[str]:
+    return [callback.name for callback in _checked(group, where, label)]
 
 
 def _check_inputs(
@@ -383,13 +392,6 @@ def _check_exhaustive(
                 f"{len(enabled)} branches when {truth}; guards must be exhaustive "
                 "and mutually exclusive"
             )
-
-
-def _doc(declared: object) -> str:
-    doc = getattr(declared, "__doc__", None) or ""
-    if doc == type(declared).__doc__:
-        return ""
-    return " ".join(doc.split())
 
 
 def _unique(names: Iterable[str]) -> tuple[str, ...]:

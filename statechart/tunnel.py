@@ -16,23 +16,17 @@ the caller's cancellation.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from statemachine import StateChart
-
-from .declare import Input, event, goes, state, stays
+from .declare import Chart, Input, event, goes, state, stays
 
 
-class TunnelSetup(StateChart[Any]):
+class TunnelSetup(Chart):
     """
     One tunnel through a proxy, from the connection to the proxy to the TLS
     connection with the origin handed over, or to its failure.
     """
 
-    allow_event_without_transition = False
-    catch_errors_as_events = False
-    enable_self_transition_entries = False
-    atomic_configuration_update = True
     # CLOSED ends the chart: nothing can happen there.
     validate_trap_states = False
 

@@ -22,6 +22,9 @@ After every step, L{check_step} checks:
 
   - nothing raised out of the protocol's public methods, and the step is
     over (no event queued, no settlement pending);
+  - no effect raised (the connection's error path, effect_failed, is
+    explored by tests/test_effect_failure_checker.py, which breaks effects
+    on purpose);
   - every transition taken is a row of tests/transition_table.py, the rows
     chain from the state before the step to the state after it, and the
     effects that ran (spied on) are exactly the rows' effects, in order; what
@@ -324,10 +327,12 @@ def _check_transitions(
     run: Run, before: Before, records: list[TransitionRecord], calls: list[str]
 ) -> None:
     protocol = run.rig.protocol
-    if protocol._pending_events is not None or protocol._settlements is not None:
+    if protocol._step_queue is not None or protocol._settlements is not None:
         raise run.fail("the step left events queued or settlements pending")
     state = before.state
     for record in records:
+        if record.event == "effect_failed":
+            raise run.fail(f"an effect raised and the connection took its error path: {record}")
         if record not in TABLE_RECORDS:
             raise run.fail(f"a transition the table does not list: {record}")
         if record.source != state:

@@ -17,8 +17,11 @@ connection does in return is written down as a short fact:
     RequestGenerationFailed, RequestTransmissionFailed);
   - C{abort:pending} and C{abort:fired-now} for a new abort() Deferred,
     C{abort:waiters-fired} when earlier ones fire;
-  - C{log:late-write}, C{log:bad-response}, C{log:unhandled} and
-    C{log:failure:<format>} for log events.
+  - C{log:late-write}, C{log:bad-response}, C{log:effect-failure},
+    C{log:unhandled} and C{log:failure:<format>} for log events.
+
+A spied connection (L{spied}) can also be told to break one effect: the next
+time it runs, it raises L{EffectBroke} instead of doing anything.
 
 A request's Deferred that fires with its parser's outcome (a response, or the
 failure the parser produced) is not a fact but a delivery: the rig checks it
@@ -62,6 +65,12 @@ finished at once (C{done}) or failed at once with L{WriteBroke} (C{fails}).
 class WriteBroke(Exception):
     """
     The reason a fake request's write fails.
+    """
+
+
+class EffectBroke(Exception):
+    """
+    What an effect broken on purpose raises.
     """
 
 
@@ -165,7 +174,9 @@ class Caller:
 def spied(cls: type[Any]) -> type[Any]:
     """
     A subclass of the model class C{cls} whose instances note, in their
-    C{effect_calls} list, each effect they run, in order.
+    C{effect_calls} list, each effect they run, in order.  An instance whose
+    C{broken_effect} names an effect raises L{EffectBroke} the next time that
+    effect runs (after noting it), and forgets it.
     """
 
     def spy(name: str) -> Callable[..., Any]:
@@ -174,11 +185,15 @@ def spied(cls: type[Any]) -> type[Any]:
         @functools.wraps(implementation)
         def noted(self: Any, *args: Any, **kwargs: Any) -> Any:
             self.effect_calls.append(name)
+            if self.broken_effect == name:
+                self.broken_effect, self.effect_broke = None, name
+                raise EffectBroke(name)
             return implementation(self, *args, **kwargs)
 
         return noted
 
-    namespace = {"_" + name: spy(name) for name in cls._compiled.spec.effects}
+    namespace: dict[str, Any] = {"_" + name: spy(name) for name in cls._compiled.spec.effects}
+    namespace["broken_effect"] = namespace["effect_broke"] = None
     return type(f"Spied{cls.__name__}", (cls,), namespace)
 
 
@@ -296,7 +311,7 @@ class Rig:
         Send an event straight to the connection's engine, for the cells no
         sequence of public calls can reach.
         """
-        self.protocol._engine.send(self.protocol, event, payload)
+        self.protocol._runner.send(self.protocol, event, payload)
 
     def act(self, action: Callable[[Rig], object]) -> tuple[list[TransitionRecord], list[str]]:
         """
@@ -323,7 +338,8 @@ class Rig:
         for index, caller in enumerate(accepted):
             parser = self._parser_of(caller)
             assert parser is not None
-            delivered = any(
+            broke = getattr(self.protocol, "effect_broke", None)
+            delivered = broke != "deliver_response" and any(
                 "deliver_response" in record.effects
                 for record in _exchange_records(self.records, index)
             )
@@ -365,6 +381,8 @@ class Rig:
             self.fact("log:late-write")
         elif text.startswith("Response failed in state"):
             self.fact("log:bad-response")
+        elif text.startswith("an effect raised"):
+            self.fact("log:effect-failure")
         elif "Unhandled error in Deferred" in text:
             self.fact("log:unhandled")
         elif "log_failure" in event:

@@ -93,33 +93,12 @@ def test_a_failing_observer_is_logged_and_changes_nothing(engine: str) -> None:
     assert all(e["log_failure"].check(ZeroDivisionError) for e in failures)
 
 
-class BrokenTransportProtocol(HTTP11ClientProtocol):
-    """
-    A protocol whose transport cannot be closed.
-    """
-
-    def _lose_transport(self) -> None:
-        raise OSError("cannot close")
-
-
-@pytest.mark.parametrize("engine", ENGINES)
-def test_an_effect_failure_names_its_transition(engine: str) -> None:
-    protocol = BrokenTransportProtocol(engine=engine)  # type: ignore[arg-type]
-    protocol.makeConnection(StringTransport())
-    with pytest.raises(OSError, match="cannot close") as raised:
-        protocol.dataReceived(b"unsolicited")
-    notes = " ".join(getattr(raised.value, "__notes__", []))
-    assert "data" in notes
-    if engine == "compiled":
-        assert "QUIESCENT --data--> ABORTING ['lose_transport']" in notes
-
-
 @pytest.mark.parametrize("engine", ENGINES)
 def test_an_impossible_event_raises_and_changes_nothing(engine: str) -> None:
     protocol = HTTP11ClientProtocol(engine=engine)  # type: ignore[arg-type]
     protocol.makeConnection(StringTransport())
     with pytest.raises(LifecycleError, match="'write_done' cannot happen in state QUIESCENT"):
-        protocol._engine.send(protocol, "write_done", {})
+        protocol._runner.send(protocol, "write_done", {})
     assert protocol.state == "QUIESCENT"
 
 
@@ -127,15 +106,15 @@ def test_engines_are_selected_by_argument_or_class_attribute() -> None:
     class Reference(HTTP11ClientProtocol):
         engine = "reference"
 
-    assert isinstance(HTTP11ClientProtocol()._engine, CompiledEngine)
-    assert isinstance(HTTP11ClientProtocol(engine="reference")._engine, ReferenceEngine)
-    assert isinstance(Reference()._engine, ReferenceEngine)
-    assert isinstance(Reference(engine="compiled")._engine, CompiledEngine)
+    assert isinstance(HTTP11ClientProtocol()._runner, CompiledEngine)
+    assert isinstance(HTTP11ClientProtocol(engine="reference")._runner, ReferenceEngine)
+    assert isinstance(Reference()._runner, ReferenceEngine)
+    assert isinstance(Reference(engine="compiled")._runner, CompiledEngine)
 
 
 def test_compiled_dispatch_is_shared_by_all_instances_of_a_class() -> None:
     first, second = HTTP11ClientProtocol(), HTTP11ClientProtocol()
-    assert first._engine is second._engine
+    assert first._runner is second._runner
     assert "def fire_issue(model, request, deferred):" in first._compiled.source
     assert "_engine" not in vars(first)
 

@@ -2,7 +2,7 @@
 The connection lifecycle's transition table, written down by hand.
 
 This is the specification the declared chart is checked against: every
-(state, event) cell of the seven states and nine events appears here, either
+(state, event) cell of the seven states and ten events appears here, either
 as one or more rows (one per guard branch) or as an impossible cell with the
 reason it cannot happen.  A row says which target state the cell leads to (the
 same state for an event handled without a state change, or ignored) and which
@@ -35,7 +35,13 @@ EVENTS = (
     "connection_lost",
     "abort",
     "cancel",
+    "effect_failed",
 )
+
+# The error path: what every state does when an effect raised; where the
+# request was not fully sent, it fails as RequestGenerationFailed first.
+FAILED = ("log_effect_failure", "stop_writing", "abort_transport", "fail_outstanding")
+FAILED_UNSENT = (*FAILED[:3], "fail_request", FAILED[3])
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,7 @@ TABLE: tuple[Row | Impossible, ...] = (
     Row(Q, "connection_lost", "", CL, ()),
     Row(Q, "abort", "", A, ("add_abort_waiter", "abort_transport")),
     Row(Q, "cancel", "", Q, ()),
+    Row(Q, "effect_failed", "", A, FAILED),
     # TRANSMITTING
     Row(T, "issue", "", T, ("refuse_request",)),
     Row(T, "write_done", "", W, ("deliver_response",)),
@@ -114,6 +121,7 @@ TABLE: tuple[Row | Impossible, ...] = (
         ("add_abort_waiter", "stop_writing", "abort_transport", "deliver_response"),
     ),
     Row(T, "cancel", "", T, ("cancel_writing",)),
+    Row(T, "effect_failed", "", A, FAILED_UNSENT),
     # TRANSMITTING_AFTER_RECEIVING_RESPONSE
     Row(TARR, "issue", "", TARR, ("refuse_request",)),
     Row(TARR, "write_done", "", TARR, ()),
@@ -124,6 +132,7 @@ TABLE: tuple[Row | Impossible, ...] = (
     Row(TARR, "connection_lost", "", CL, ("stop_writing",)),
     Row(TARR, "abort", "", A, ("add_abort_waiter", "stop_writing", "abort_transport")),
     Row(TARR, "cancel", "", TARR, ("cancel_writing",)),
+    Row(TARR, "effect_failed", "", A, FAILED),
     # GENERATION_FAILED
     Row(GF, "issue", "", GF, ("refuse_request",)),
     Impossible(GF, "write_done", _WRITE_FIRES_ONCE),
@@ -134,6 +143,7 @@ TABLE: tuple[Row | Impossible, ...] = (
     Row(GF, "connection_lost", "", CL, ()),
     Row(GF, "abort", "", A, ("add_abort_waiter",)),
     Row(GF, "cancel", "", GF, ()),
+    Row(GF, "effect_failed", "", A, FAILED_UNSENT),
     # WAITING
     Row(W, "issue", "", W, ("refuse_request",)),
     Impossible(W, "write_done", _WRITE_FIRES_ONCE),
@@ -151,6 +161,7 @@ TABLE: tuple[Row | Impossible, ...] = (
     Row(W, "connection_lost", "", CL, ("disconnect_parser",)),
     Row(W, "abort", "", A, ("add_abort_waiter", "abort_transport")),
     Row(W, "cancel", "", A, ("abort_transport", "cancel_parser")),
+    Row(W, "effect_failed", "", A, FAILED),
     # ABORTING
     Row(A, "issue", "", A, ("refuse_request",)),
     Row(A, "write_done", "", A, ()),
@@ -161,6 +172,7 @@ TABLE: tuple[Row | Impossible, ...] = (
     Row(A, "connection_lost", "", CL, ("abort_parser", "fire_abort_waiters")),
     Row(A, "abort", "", A, ("add_abort_waiter",)),
     Row(A, "cancel", "", A, ("abort_transport", "cancel_parser")),
+    Row(A, "effect_failed", "", A, FAILED),
     # CONNECTION_LOST
     Row(CL, "issue", "", CL, ("refuse_request",)),
     Row(CL, "write_done", "", CL, ()),
@@ -171,6 +183,7 @@ TABLE: tuple[Row | Impossible, ...] = (
     Row(CL, "connection_lost", "", CL, ()),
     Row(CL, "abort", "", CL, ("confirm_abort",)),
     Row(CL, "cancel", "", CL, ()),
+    Row(CL, "effect_failed", "", CL, ("log_effect_failure", "stop_writing", "fail_outstanding")),
 )
 
 ROWS = tuple(entry for entry in TABLE if isinstance(entry, Row))
