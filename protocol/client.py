@@ -179,6 +179,15 @@ class HTTP11ClientProtocol(Protocol, Charted):
     _settlements: list[tuple[Deferred[Any], object]] | None = None
     _after_step: Callable[[], None] | None = None
 
+    lostCallback: Callable[[HTTP11ClientProtocol], object] | None = None
+    """
+    If not C{None}, called with this protocol once, when its transport is
+    gone, whatever the connection was doing (the chart's C{notify_lost}).  A
+    connection pool sets it, so that a connection the server closes while it
+    is idle leaves the pool at once and a busy one frees its slot.  If it
+    raises, the error is logged.
+    """
+
     def __init__(
         self,
         quiescentCallback: Callable[[HTTP11ClientProtocol], object] = lambda c: None,
@@ -215,6 +224,15 @@ class HTTP11ClientProtocol(Protocol, Charted):
         The name of the state this connection is in.
         """
         return self._state
+
+    @property
+    def response(self) -> IResponse | None:
+        """
+        The response being read; while the quiescent callback runs, the
+        complete response that made the connection idle (a pool reads its
+        C{Keep-Alive} header then).  C{None} when no response is being read.
+        """
+        return getattr(self._parser, "response", None)
 
     def connectionMade(self) -> None:
         """
@@ -462,6 +480,17 @@ class HTTP11ClientProtocol(Protocol, Charted):
         except Exception:
             self._log.failure("quiescent callback failed; closing the connection")
             self.transport.loseConnection()  # type: ignore[union-attr]
+
+    def _notify_lost(self) -> None:
+        """
+        Tell the lost callback, if any, that the connection is gone.
+        """
+        callback = self.lostCallback
+        if callback is not None:
+            try:
+                callback(self)
+            except Exception:
+                self._log.failure("lost callback failed")
 
     # Effects: the parser
 

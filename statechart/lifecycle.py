@@ -102,6 +102,8 @@ class ConnectionLifecycle(StateChart[Any]):
         "add_abort_waiter": "Keep the abort() Deferred, to fire when the connection is lost.",
         "fire_abort_waiters": "Fire every Deferred abort() returned.",
         "confirm_abort": "Fire the abort() Deferred at once.",
+        "notify_lost": "Call the lost callback (the pool forgets the connection), if one "
+        "is set; if it raises, log.",
     }
 
     conditions: ClassVar[dict[str, str]] = {
@@ -337,37 +339,40 @@ class ConnectionLifecycle(StateChart[Any]):
         goes(
             quiescent,
             lost,
-            doc="An idle connection closed; nothing was in flight.",
+            effects=("notify_lost",),
+            doc="An idle connection closed; nothing was in flight.  The pool, "
+            "told at once, never hands it out again.",
         )
         | goes(
             transmitting,
             lost,
-            effects=("stop_writing", "fail_transmission", "discard_parser"),
+            effects=("stop_writing", "fail_transmission", "discard_parser", "notify_lost"),
             doc="Lost while writing: the request is told to stop and the caller "
             "gets RequestTransmissionFailed.",
         )
         | goes(
             transmitting_after_receiving_response,
             lost,
-            effects=("stop_writing",),
+            effects=("stop_writing", "notify_lost"),
             doc="Lost after the response was delivered: a write still in progress is stopped.",
         )
         | goes(
             generation_failed,
             lost,
+            effects=("notify_lost",),
             doc="The aborted transport is gone; the caller already knows.",
         )
         | goes(
             waiting,
             lost,
-            effects=("disconnect_parser",),
+            effects=("disconnect_parser", "notify_lost"),
             doc="Lost while waiting: the parser decides what that means (the "
             "end of a close-delimited body, or ResponseFailed).",
         )
         | goes(
             aborting,
             lost,
-            effects=("abort_parser", "fire_abort_waiters"),
+            effects=("abort_parser", "fire_abort_waiters", "notify_lost"),
             doc="The teardown is complete: a response still being read fails "
             "with ConnectionAborted, and abort() Deferreds fire.",
         )

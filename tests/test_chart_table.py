@@ -17,6 +17,7 @@ from httpchart.statechart import (
     ChartDefinitionError,
     ChartSpec,
     ConnectionLifecycle,
+    HostPool,
     LifecycleError,
     ResponseParsing,
 )
@@ -24,6 +25,7 @@ from httpchart.statechart.declare import Input, event, goes, state, stays
 
 from . import body_table as body
 from . import parsing_table as parsing
+from . import pool_table as pool
 from . import transition_table as connection
 from .transition_table import Impossible, Row
 
@@ -60,6 +62,7 @@ CHARTS = [
     Tabled(ConnectionLifecycle, connection.STATES, connection.EVENTS, connection.TABLE),
     Tabled(ResponseParsing, parsing.STATES, parsing.EVENTS, parsing.TABLE),
     Tabled(BodyDelivery, body.STATES, body.EVENTS, body.TABLE),
+    Tabled(HostPool, pool.STATES, pool.EVENTS, pool.TABLE),
 ]
 each_chart = pytest.mark.parametrize("tabled", CHARTS, ids=lambda t: t.chart.__name__)
 

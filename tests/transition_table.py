@@ -83,7 +83,7 @@ TABLE: tuple[Row | Impossible, ...] = (
     Row(Q, "data", "", A, ("lose_transport",)),
     Row(Q, "response_done", "", Q, ()),
     Row(Q, "bad_response", "", Q, ("log_bad_response",)),
-    Row(Q, "connection_lost", "", CL, ()),
+    Row(Q, "connection_lost", "", CL, ("notify_lost",)),
     Row(Q, "abort", "", A, ("add_abort_waiter", "abort_transport")),
     Row(Q, "cancel", "", Q, ()),
     # TRANSMITTING
@@ -105,7 +105,13 @@ TABLE: tuple[Row | Impossible, ...] = (
             "disconnect_parser",
         ),
     ),
-    Row(T, "connection_lost", "", CL, ("stop_writing", "fail_transmission", "discard_parser")),
+    Row(
+        T,
+        "connection_lost",
+        "",
+        CL,
+        ("stop_writing", "fail_transmission", "discard_parser", "notify_lost"),
+    ),
     Row(
         T,
         "abort",
@@ -121,7 +127,7 @@ TABLE: tuple[Row | Impossible, ...] = (
     Row(TARR, "data", "", TARR, ()),
     Row(TARR, "response_done", "", TARR, ()),
     Row(TARR, "bad_response", "", TARR, ("log_bad_response",)),
-    Row(TARR, "connection_lost", "", CL, ("stop_writing",)),
+    Row(TARR, "connection_lost", "", CL, ("stop_writing", "notify_lost")),
     Row(TARR, "abort", "", A, ("add_abort_waiter", "stop_writing", "abort_transport")),
     Row(TARR, "cancel", "", TARR, ("cancel_writing",)),
     # GENERATION_FAILED
@@ -131,7 +137,7 @@ TABLE: tuple[Row | Impossible, ...] = (
     Row(GF, "data", "", GF, ()),
     Row(GF, "response_done", "", GF, ()),
     Row(GF, "bad_response", "", GF, ("log_bad_response",)),
-    Row(GF, "connection_lost", "", CL, ()),
+    Row(GF, "connection_lost", "", CL, ("notify_lost",)),
     Row(GF, "abort", "", A, ("add_abort_waiter",)),
     Row(GF, "cancel", "", GF, ()),
     # WAITING
@@ -148,7 +154,7 @@ TABLE: tuple[Row | Impossible, ...] = (
     ),
     Row(W, "response_done", "not reusable", Q, ("lose_transport", "release_parser")),
     Row(W, "bad_response", "", A, ("log_bad_response", "lose_transport", "disconnect_parser")),
-    Row(W, "connection_lost", "", CL, ("disconnect_parser",)),
+    Row(W, "connection_lost", "", CL, ("disconnect_parser", "notify_lost")),
     Row(W, "abort", "", A, ("add_abort_waiter", "abort_transport")),
     Row(W, "cancel", "", A, ("abort_transport", "cancel_parser")),
     # ABORTING
@@ -158,7 +164,13 @@ TABLE: tuple[Row | Impossible, ...] = (
     Row(A, "data", "", A, ()),
     Row(A, "response_done", "", A, ()),
     Row(A, "bad_response", "", A, ("log_bad_response",)),
-    Row(A, "connection_lost", "", CL, ("abort_parser", "fire_abort_waiters")),
+    Row(
+        A,
+        "connection_lost",
+        "",
+        CL,
+        ("abort_parser", "fire_abort_waiters", "notify_lost"),
+    ),
     Row(A, "abort", "", A, ("add_abort_waiter",)),
     Row(A, "cancel", "", A, ("abort_transport", "cancel_parser")),
     # CONNECTION_LOST
