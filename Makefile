@@ -44,10 +44,12 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/python -m pytest
 
-# The exhaustive event-sequence checker, deeper than make test takes it:
-# every sequence of up to 14 inputs (10 on the reference engine).
+# The exhaustive event-sequence checkers, deeper than make test takes them:
+# every sequence of up to 14 inputs of a connection (10 on the reference
+# engine), and of up to 6 inputs of the pool (4 on the reference engine).
 check-deep: setup
-	HTTPCHART_CHECK_DEPTH=14 $(BIN)/python -m pytest tests/test_sequence_checker.py
+	HTTPCHART_CHECK_DEPTH=14 HTTPCHART_POOL_CHECK_DEPTH=6 $(BIN)/python -m pytest \
+	  tests/test_sequence_checker.py tests/test_pool_checker.py
 
 # The load and fault tests at full scale (make test runs them small): 1,000
 # connections and 100,000 requests against nginx, then 20,000 requests

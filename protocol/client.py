@@ -225,14 +225,15 @@ class HTTP11ClientProtocol(Protocol, Charted):
         """
         return self._state
 
-    @property
-    def response(self) -> IResponse | None:
+    def keep_alive_values(self) -> list[bytes]:
         """
-        The response being read; while the quiescent callback runs, the
-        complete response that made the connection idle (a pool reads its
-        C{Keep-Alive} header then).  C{None} when no response is being read.
+        The values of the C{Keep-Alive} header of the response being read;
+        while the quiescent callback runs, of the complete response that made
+        the connection idle (a pool reads the server's idle timeout and
+        request cap there).  Empty when no response is being read.
         """
-        return getattr(self._parser, "response", None)
+        parser = self._parser
+        return [] if parser is None else parser.keep_alive_values()
 
     def connectionMade(self) -> None:
         """

@@ -237,6 +237,9 @@ class LLHTTPParser(Charted):
             self._announced = False
             self._finisher(b"")
 
+    def keep_alive_values(self) -> list[bytes]:
+        return [value for name, value in self._fields if name.lower() == b"keep-alive"]
+
     def keeps_alive(self) -> bool:
         version = self.response.version if self.response is not None else (b"HTTP", 1, 1)
         if b"close" in self._connection:

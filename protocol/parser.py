@@ -45,6 +45,13 @@ class ResponseParser(Protocol):
         keep-alive}.
         """
 
+    def keep_alive_values(self) -> list[bytes]:
+        """
+        The values of the response's C{Keep-Alive} header fields (RFC 2068
+        19.7.1.1), which a connection pool reads for the server's idle
+        timeout and request cap.
+        """
+
 
 class ParserFactory(Protocol):
     """
@@ -84,6 +91,9 @@ class TwistedParser(HTTPClientParser):
         HTTPClientParser.makeConnection(parser, transport)
         response: Deferred[IResponse] = parser._responseDeferred
         return parser, response
+
+    def keep_alive_values(self) -> list[bytes]:
+        return list(self.connHeaders.getRawHeaders(b"keep-alive") or ())
 
     def keeps_alive(self) -> bool:
         version: tuple[bytes, int, int] = self.response.version

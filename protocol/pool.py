@@ -301,9 +301,9 @@ class HTTPConnectionPool:
         if use is None:
             host._fire.adopt(host, connection)
             use = host.held[connection]
-        response = getattr(connection, "response", None)
-        if response is not None:
-            timeout, most = keep_alive(response.headers)
+        values = getattr(connection, "keep_alive_values", None)
+        if values is not None:
+            timeout, most = keep_alive(values())
             if timeout is not None:
                 use.idle_for = server_idle_time(timeout)
             if most is not None:
@@ -484,21 +484,11 @@ class HTTPConnectionPool:
         connection.transport.loseConnection()
         self._reactor.callLater(self.close_grace_period, _abort_if_open, connection, waiting)
 
-    def _abort_later(self, host: PooledHost, busy: list[Any]) -> None:
+    def _abort(self, connection: Any) -> None:
         """
-        Abort C{busy} connections of C{host} still held once the grace
-        period is over (at once without one).
+        Abort a busy connection the pool has stopped waiting for.
         """
-
-        def abort() -> None:
-            for connection in busy:
-                if connection in host.held:
-                    _abort_if_open(connection)
-
-        if self.close_grace_period <= 0:
-            abort()
-        else:
-            self._reactor.callLater(self.close_grace_period, abort)
+        _abort_if_open(connection)
 
     def _check_drained(self) -> None:
         if self._closed and self._total == 0 and self._drained:

@@ -175,14 +175,15 @@ class Waiter:
         self.deferred: Deferred[Any] = Deferred(lambda d: canceller(self))
 
 
-def keep_alive(headers: Any) -> tuple[float | None, int | None]:
+def keep_alive(values: list[bytes]) -> tuple[float | None, int | None]:
     """
     The C{timeout} and C{max} parameters of a response's C{Keep-Alive}
-    header (RFC 2068 19.7.1.1), each C{None} when absent or malformed.
+    header field C{values} (RFC 2068 19.7.1.1), each C{None} when absent or
+    malformed.
     """
     timeout: float | None = None
     most: int | None = None
-    for value in headers.getRawHeaders(b"keep-alive") or ():
+    for value in values:
         for part in value.split(b","):
             name, _, number = part.partition(b"=")
             name = name.strip().lower()
@@ -342,9 +343,6 @@ class PooledHost(Charted):
     def _holding(self) -> bool:
         return bool(self.connecting or self.held)
 
-    def _withdrawn(self, waiter: Waiter) -> bool:
-        return waiter.done
-
     def _spent(self, connection: Any) -> bool:
         use = self.held[connection]
         return use.cap is not None and use.requests >= use.cap
@@ -485,10 +483,6 @@ class PooledHost(Charted):
         self._event("created", connection=id(connection))
         self._settle(waiter, connection)
 
-    def _close_unwanted(self, waiter: Waiter, connection: Any) -> None:
-        self._take(waiter, connection)
-        self._close(connection)
-
     def _take(self, waiter: Waiter, connection: Any) -> None:
         del self.connecting[waiter]
         self.held[connection] = Use(cap=self.pool.max_requests_per_connection)
@@ -565,34 +559,25 @@ class PooledHost(Charted):
     def _free_slot(self) -> None:
         self.pool._dispatch()
 
-    def _decline_slot(self) -> None:
-        self.reserved -= 1
-        self.pool._total -= 1
-        self.pool._dispatch()
-
     def _expire_idle(self, connection: Any) -> None:
-        if self._unidle(connection):
-            self.counters["expired"] += 1
-            self._event("expired", connection=id(connection))
+        self._unidle(connection)
+        self.counters["expired"] += 1
+        self._event("expired", connection=id(connection))
 
     def _evict_idle(self, connection: Any) -> None:
-        if self._unidle(connection):
-            self.counters["evicted"] += 1
-            self._event("evicted", connection=id(connection), reason="stale")
+        self._unidle(connection)
+        self.counters["evicted"] += 1
+        self._event("evicted", connection=id(connection), reason="stale")
 
     def _displace_idle(self, connection: Any) -> None:
-        if self._unidle(connection):
-            self.counters["displaced"] += 1
-            self._event("displaced", connection=id(connection))
+        self._unidle(connection)
+        self.counters["displaced"] += 1
+        self._event("displaced", connection=id(connection))
 
-    def _unidle(self, connection: Any) -> bool:
-        idle = self.idle
-        if connection not in idle:
-            return False
-        idle.remove(connection)
+    def _unidle(self, connection: Any) -> None:
+        self.pool._connections[self.key].remove(connection)
         self._cancel_idle_timer(connection)
         self._close(connection)
-        return True
 
     def _close_all_idle(self) -> None:
         idle = self.pool._connections.pop(self.key, [])
@@ -603,7 +588,18 @@ class PooledHost(Charted):
             self.pool._shut(connection, self.closing[connection])
 
     def _close_busy_later(self) -> None:
-        self.pool._abort_later(self, list(self.busy))
+        grace = self.pool.close_grace_period
+        if grace <= 0:
+            self._fire.grace_over(self)
+        else:
+            self.pool._reactor.callLater(grace, lambda: self._fire.grace_over(self))
+
+    def _abort_busy(self) -> None:
+        busy, self.busy = list(self.busy), set()
+        for connection in busy:
+            self.closing.setdefault(connection, [])
+        for connection in busy:
+            self.pool._abort(connection)
 
     def _close(self, connection: Any) -> None:
         self.closing[connection] = []

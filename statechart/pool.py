@@ -34,11 +34,6 @@ from statemachine import StateChart
 
 from .declare import Input, event, goes, state, stays
 
-_NO_LONGER_IDLE = (
-    "Queued behind a transition that already took or closed the connection: "
-    "nothing is idle here to act on."
-)
-
 
 class HostPool(StateChart[Any]):
     """
@@ -88,13 +83,12 @@ class HostPool(StateChart[Any]):
         ),
         "wait_expired": Input(("waiter",), "A waiting request's wait_timeout has passed."),
         "cancel": Input(("waiter",), "A waiting request's Deferred was cancelled."),
-        "slot_free": Input(
-            (),
-            "The pool reserved a free slot for this key's first waiter (sent while "
-            "the key queued; it may arrive after the waiters left).",
-        ),
+        "slot_free": Input((), "The pool reserved a free slot for this key's first waiter."),
         "close_idle": Input((), "closeCachedConnections(): close every idle connection."),
         "close": Input((), "close(): the pool stops for good."),
+        "grace_over": Input(
+            (), "close()'s grace period for busy connections is over (at once without one)."
+        ),
     }
 
     outputs: ClassVar[dict[str, str]] = {
@@ -105,7 +99,6 @@ class HostPool(StateChart[Any]):
         "idle connection of another key that has been idle longest.",
         "refuse": "Fail the request with PoolClosed.",
         "hand_new": "Hand the new connection to the request it was opened for (busy).",
-        "close_unwanted": "The request it was opened for is gone: close the new connection.",
         "fail_connect": "Fail the request with the reason the connection could not open.",
         "forget_connecting": "Stop counting the connection that did not open.",
         "register": "Count the foreign connection as busy.",
@@ -130,9 +123,9 @@ class HostPool(StateChart[Any]):
         "fail_waiters": "Fail every waiting request with PoolClosed.",
         "cancel_connecting": "Cancel the connections being opened; their requests fail with "
         "PoolClosed.",
-        "decline_slot": "Give the reserved slot back to the pool, which offers it to "
-        "the next key with a waiter.",
-        "close_busy_later": "Let busy connections finish within the grace period, then abort them.",
+        "close_busy_later": "Start the grace period busy connections have to finish (its end "
+        "is grace_over; without a grace period, it is over at once).",
+        "abort_busy": "Abort the connections still busy; they count as closing until gone.",
     }
 
     conditions: ClassVar[dict[str, str]] = {
@@ -144,7 +137,6 @@ class HostPool(StateChart[Any]):
         "last": "This is the only connection the key holds.",
         "single": "Exactly one request waits.",
         "holding": "The key holds at least one connection.",
-        "withdrawn": "The request's Deferred has already fired (it was cancelled).",
         "spent": "The released connection has carried max_requests_per_connection "
         "requests, or the server's Keep-Alive allows no more.",
         "idle_full": "The key already holds maxPersistentPerHost idle connections.",
@@ -226,23 +218,8 @@ class HostPool(StateChart[Any]):
         stays(
             active,
             queuing,
-            unless=("withdrawn",),
             effects=("hand_new",),
             doc="The new connection goes to the request it was opened for.",
-        )
-        | stays(
-            active,
-            queuing,
-            closed,
-            cond=("withdrawn",),
-            effects=("close_unwanted",),
-            doc="Its request is gone (cancelled, or failed by close()): close it.",
-        )
-        | stays(
-            closed,
-            unless=("withdrawn",),
-            effects=("close_unwanted", "refuse"),
-            doc="The pool closed while it was opening: close it and refuse the request.",
         ),
     )
 
@@ -382,18 +359,15 @@ class HostPool(StateChart[Any]):
     )
 
     expire = event(
-        stays(active, effects=("expire_idle",), doc="Idle too long: close it.")
-        | stays(empty, queuing, closed, doc=_NO_LONGER_IDLE),
+        stays(active, effects=("expire_idle",), doc="Idle too long: close it."),
     )
 
     evict = event(
-        stays(active, effects=("evict_idle",), doc="Stale: close it, never hand it out.")
-        | stays(empty, queuing, closed, doc=_NO_LONGER_IDLE),
+        stays(active, effects=("evict_idle",), doc="Stale: close it, never hand it out."),
     )
 
     displace = event(
-        stays(active, effects=("displace_idle",), doc="Closed to make room for another key.")
-        | stays(empty, queuing, closed, doc=_NO_LONGER_IDLE),
+        stays(active, effects=("displace_idle",), doc="Closed to make room for another key."),
     )
 
     wait_expired = event(
@@ -445,15 +419,7 @@ class HostPool(StateChart[Any]):
     )
 
     slot_free = event(
-        stays(
-            empty,
-            active,
-            closed,
-            effects=("decline_slot",),
-            doc="The waiters left (cancelled, timed out, or failed by close()) before "
-            "the slot arrived: it goes back to the pool for another key.",
-        )
-        | goes(
+        goes(
             queuing,
             active,
             cond=("single",),
@@ -490,4 +456,12 @@ class HostPool(StateChart[Any]):
             "the busy ones finish within the grace period.",
         )
         | stays(closed, doc="Already closed."),
+    )
+
+    grace_over = event(
+        stays(
+            closed,
+            effects=("abort_busy",),
+            doc="Abort what is still busy: the pool is closed and may not wait longer.",
+        ),
     )

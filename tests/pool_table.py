@@ -34,11 +34,22 @@ EVENTS = (
     "slot_free",
     "close_idle",
     "close",
+    "grace_over",
 )
 
 _NOTHING_HELD = "the key holds no connection, so none can open, come back or be lost"
+
 _NO_IDLE_HERE = "a key with waiting requests hands every connection that comes back to them"
 _NO_WAITER = "no request waits here"
+_ONLY_ACTIVE_IDLE = (
+    "only a key without waiters holds idle connections, and they are acted on at once "
+    "(their timer is cancelled, and they are looked at, when they stop being idle)"
+)
+_SLOTS_GO_TO_WAITERS = (
+    "the pool reserves a slot only for a key with waiters, which takes it before "
+    "anything can make them leave"
+)
+_GRACE_AFTER_CLOSE = "the grace period starts when close() is handled, which closes the key"
 _CLOSED_HOLDS_NO_IDLE = "close() closed every idle connection, and none becomes idle again"
 
 TABLE: tuple[Row | Impossible, ...] = (
@@ -52,21 +63,21 @@ TABLE: tuple[Row | Impossible, ...] = (
     Impossible(E, "lost_idle", _NOTHING_HELD),
     Impossible(E, "lost_busy", _NOTHING_HELD),
     Impossible(E, "lost_closing", _NOTHING_HELD),
-    Row(E, "expire", "", E, ()),
-    Row(E, "evict", "", E, ()),
-    Row(E, "displace", "", E, ()),
+    Impossible(E, "expire", _ONLY_ACTIVE_IDLE),
+    Impossible(E, "evict", _ONLY_ACTIVE_IDLE),
+    Impossible(E, "displace", _ONLY_ACTIVE_IDLE),
     Impossible(E, "wait_expired", _NO_WAITER),
     Impossible(E, "cancel", _NO_WAITER),
-    Row(E, "slot_free", "", E, ("decline_slot",)),
+    Impossible(E, "slot_free", _SLOTS_GO_TO_WAITERS),
     Row(E, "close_idle", "", E, ()),
     Row(E, "close", "", C, ()),
+    Impossible(E, "grace_over", _GRACE_AFTER_CLOSE),
     # ACTIVE
     Row(A, "request", "wants_new", A, ("open_connection",)),
     Row(A, "request", "idle and not wants_new", A, ("hand_idle",)),
     Row(A, "request", "room and not wants_new and not idle", A, ("open_connection",)),
     Row(A, "request", "not wants_new and not idle and not room", Q, ("enqueue", "make_room")),
-    Row(A, "connected", "not withdrawn", A, ("hand_new",)),
-    Row(A, "connected", "withdrawn", A, ("close_unwanted",)),
+    Row(A, "connected", "", A, ("hand_new",)),
     Row(A, "connect_failed", "last", E, ("forget_connecting", "fail_connect", "free_slot")),
     Row(A, "connect_failed", "not last", A, ("forget_connecting", "fail_connect", "free_slot")),
     Row(A, "adopt", "", A, ("register",)),
@@ -84,13 +95,13 @@ TABLE: tuple[Row | Impossible, ...] = (
     Row(A, "displace", "", A, ("displace_idle",)),
     Impossible(A, "wait_expired", _NO_WAITER),
     Impossible(A, "cancel", _NO_WAITER),
-    Row(A, "slot_free", "", A, ("decline_slot",)),
+    Impossible(A, "slot_free", _SLOTS_GO_TO_WAITERS),
     Row(A, "close_idle", "", A, ("close_all_idle",)),
     Row(A, "close", "", C, ("close_all_idle", "cancel_connecting", "close_busy_later")),
+    Impossible(A, "grace_over", _GRACE_AFTER_CLOSE),
     # QUEUING
     Row(Q, "request", "", Q, ("enqueue", "make_room")),
-    Row(Q, "connected", "not withdrawn", Q, ("hand_new",)),
-    Row(Q, "connected", "withdrawn", Q, ("close_unwanted",)),
+    Row(Q, "connected", "", Q, ("hand_new",)),
     Row(Q, "connect_failed", "", Q, ("forget_connecting", "fail_connect", "free_slot")),
     Row(Q, "adopt", "", Q, ("register",)),
     Row(Q, "release", "spent", Q, ("retire",)),
@@ -99,9 +110,9 @@ TABLE: tuple[Row | Impossible, ...] = (
     Impossible(Q, "lost_idle", _NO_IDLE_HERE),
     Row(Q, "lost_busy", "", Q, ("forget_busy", "free_slot")),
     Row(Q, "lost_closing", "", Q, ("forget_closing", "free_slot")),
-    Row(Q, "expire", "", Q, ()),
-    Row(Q, "evict", "", Q, ()),
-    Row(Q, "displace", "", Q, ()),
+    Impossible(Q, "expire", _ONLY_ACTIVE_IDLE),
+    Impossible(Q, "evict", _ONLY_ACTIVE_IDLE),
+    Impossible(Q, "displace", _ONLY_ACTIVE_IDLE),
     Row(Q, "wait_expired", "single and holding", A, ("fail_wait",)),
     Row(Q, "wait_expired", "single and not holding", E, ("fail_wait",)),
     Row(Q, "wait_expired", "not single", Q, ("fail_wait",)),
@@ -112,24 +123,25 @@ TABLE: tuple[Row | Impossible, ...] = (
     Row(Q, "slot_free", "not single", Q, ("open_for_waiter",)),
     Row(Q, "close_idle", "", Q, ()),
     Row(Q, "close", "", C, ("fail_waiters", "cancel_connecting", "close_busy_later")),
+    Impossible(Q, "grace_over", _GRACE_AFTER_CLOSE),
     # CLOSED
     Row(C, "request", "", C, ("refuse",)),
-    Row(C, "connected", "withdrawn", C, ("close_unwanted",)),
-    Row(C, "connected", "not withdrawn", C, ("close_unwanted", "refuse")),
+    Impossible(C, "connected", "close() cancelled every attempt, which then failed"),
     Row(C, "connect_failed", "", C, ("forget_connecting", "fail_connect")),
     Row(C, "adopt", "", C, ("register",)),
     Row(C, "release", "", C, ("retire",)),
     Impossible(C, "lost_idle", _CLOSED_HOLDS_NO_IDLE),
     Row(C, "lost_busy", "", C, ("forget_busy",)),
     Row(C, "lost_closing", "", C, ("forget_closing",)),
-    Row(C, "expire", "", C, ()),
-    Row(C, "evict", "", C, ()),
-    Row(C, "displace", "", C, ()),
+    Impossible(C, "expire", _ONLY_ACTIVE_IDLE),
+    Impossible(C, "evict", _ONLY_ACTIVE_IDLE),
+    Impossible(C, "displace", _ONLY_ACTIVE_IDLE),
     Impossible(C, "wait_expired", "close() failed every waiting request"),
     Impossible(C, "cancel", "close() failed every waiting request"),
-    Row(C, "slot_free", "", C, ("decline_slot",)),
+    Impossible(C, "slot_free", _SLOTS_GO_TO_WAITERS),
     Row(C, "close_idle", "", C, ()),
     Row(C, "close", "", C, ()),
+    Row(C, "grace_over", "", C, ("abort_busy",)),
 )
 
 ROWS = tuple(entry for entry in TABLE if isinstance(entry, Row))
