@@ -1,7 +1,8 @@
 """
 The Twisted side of httpchart: L{HTTP11ClientProtocol}, a drop-in for
 Twisted's class of the same name, driven by the declared connection lifecycle,
-and L{HTTPConnectionPool}, which puts it under Twisted's L{Agent} and treq.
+and L{HTTPConnectionPool}, which puts it under Twisted's L{Agent} and treq,
+with limits, a queue (L{PoolWaitTimeout}, L{PoolClosed}) and L{PoolStats}.
 """
 
 from .agent import Agent
@@ -9,7 +10,14 @@ from .client import ClientRequest, HTTP11ClientProtocol, Observer
 from .llhttp import HeadTooLarge, LLHTTPParser, MalformedResponse
 from .observe import ConnectionObserver, Trace, log_transition
 from .parser import ParserFactory, ResponseParser, TwistedParser
-from .pool import HTTP11ClientFactory, HTTPConnectionPool
+from .pool import (
+    HostStats,
+    HTTP11ClientFactory,
+    HTTPConnectionPool,
+    PoolClosed,
+    PoolStats,
+    PoolWaitTimeout,
+)
 from .response import Response
 
 __all__ = [
@@ -20,10 +28,14 @@ __all__ = [
     "HTTP11ClientProtocol",
     "HTTPConnectionPool",
     "HeadTooLarge",
+    "HostStats",
     "LLHTTPParser",
     "MalformedResponse",
     "Observer",
     "ParserFactory",
+    "PoolClosed",
+    "PoolStats",
+    "PoolWaitTimeout",
     "Response",
     "ResponseParser",
     "Trace",

@@ -202,11 +202,13 @@ def keep_alive(values: list[bytes]) -> tuple[float | None, int | None]:
 
 def server_idle_time(timeout: float) -> float:
     """
-    How long to keep a connection idle when the server said it keeps it for
-    C{timeout} seconds: a second less (half as long, for short timeouts),
-    so that the client lets go before the server does.
+    How long to keep a connection idle when the server keeps it for
+    C{timeout} seconds (it said so in C{Keep-Alive}, or it closed the last
+    idle connection after that long): a second less, or a quarter less for
+    short timeouts, so that the client lets go before the server does and
+    never sends a request into a connection the server is closing.
     """
-    return max(timeout - 1.0, timeout / 2)
+    return timeout - min(1.0, timeout / 4)
 
 
 def peer_closed(connection: Any) -> bool:
@@ -248,6 +250,10 @@ class PooledHost(Charted):
     @ivar queue: The waiting requests, first in first out.
     @ivar reserved: Free slots the pool reserved for this key's first
         waiter, not taken yet.
+    @ivar server_idle: How long the last connection the server closed while
+        idle had been idle: the server's idle timeout, as far as the pool
+        can tell without a C{Keep-Alive} header.  Idle connections are let
+        go before it (L{server_idle_time}).
     """
 
     chart: ClassVar[type[HostPool]] = HostPool
@@ -264,6 +270,7 @@ class PooledHost(Charted):
         self.closing: dict[Any, list[Deferred[None]]] = {}
         self.queue: deque[Waiter] = deque()
         self.reserved = 0
+        self.server_idle: float | None = None
         self.counters: dict[str, int] = dict.fromkeys(COUNTERS, 0)
         self._settlements: list[tuple[Waiter | Deferred[Any], object]] = []
         if engine == "reference":
@@ -526,6 +533,8 @@ class PooledHost(Charted):
         idle_for = pool.cachedConnectionTimeout if pool.idle_timeout is None else pool.idle_timeout
         if use.idle_for is not None:
             idle_for = min(idle_for, use.idle_for)
+        if self.server_idle is not None:
+            idle_for = min(idle_for, server_idle_time(self.server_idle))
         pool._timeouts[connection] = pool._reactor.callLater(
             idle_for, lambda: self._fire.expire(self, connection)
         )
@@ -535,6 +544,7 @@ class PooledHost(Charted):
         self._displace_idle(oldest)
 
     def _forget_idle(self, connection: Any) -> None:
+        self.server_idle = self.pool._reactor.seconds() - self.held[connection].idle_since
         self.pool._connections[self.key].remove(connection)
         self._cancel_idle_timer(connection)
         self._forget(connection)

@@ -104,10 +104,14 @@ class HostPool(StateChart[Any]):
         "register": "Count the foreign connection as busy.",
         "retire": "Close the released connection: it has carried as many requests as "
         "it may, or the server asked for no more.",
-        "keep_idle": "Keep the released connection idle and start its idle timer.",
+        "keep_idle": "Keep the released connection idle and start its idle timer: "
+        "idle_timeout, shortened to let go before the server does (its Keep-Alive "
+        "timeout, or the idle time after which it last closed a connection).",
         "drop_oldest_idle": "Close the connection idle longest (maxPersistentPerHost).",
         "hand_released": "Hand the released connection to the first waiter (a reuse).",
-        "forget_idle": "Stop counting the lost idle connection and cancel its timer.",
+        "forget_idle": "Stop counting the lost idle connection, cancel its timer, and note "
+        "how long it was idle: the server's idle timeout, which later idle connections "
+        "are let go before.",
         "forget_busy": "Stop counting the lost busy connection.",
         "forget_closing": "Stop counting the closed connection and tell whoever waits for it.",
         "free_slot": "Tell the pool a slot is free, so that the oldest waiter it may serve "
