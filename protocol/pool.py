@@ -267,8 +267,7 @@ class HTTPConnectionPool:
             host._fire.evict(host, idle[0])
         waiter = Waiter(endpoint, False, host.cancel_waiter)
         host._fire.request(host, waiter)
-        waiter.returned = True
-        return waiter.deferred
+        return waiter.returned_deferred()
 
     def _newConnection(self, key: Hashable, endpoint: Any) -> Deferred[Any]:
         """
@@ -280,8 +279,7 @@ class HTTPConnectionPool:
             host = self._host(key)
         waiter = Waiter(endpoint, True, host.cancel_waiter)
         host._fire.request(host, waiter)
-        waiter.returned = True
-        return waiter.deferred
+        return waiter.returned_deferred()
 
     def _putConnection(self, key: Hashable, connection: Any) -> None:
         """
@@ -302,8 +300,9 @@ class HTTPConnectionPool:
             host._fire.adopt(host, connection)
             use = host.held[connection]
         values = getattr(connection, "keep_alive_values", None)
-        if values is not None:
-            timeout, most = keep_alive(values())
+        found = values() if values is not None else None
+        if found:
+            timeout, most = keep_alive(found)
             if timeout is not None:
                 use.idle_for = server_idle_time(timeout)
             if most is not None:
@@ -505,10 +504,10 @@ def _stale(connection: Any) -> bool:
     """
     if connection.state != "QUIESCENT":
         return True
-    transport = getattr(connection, "transport", None)
+    transport = connection.transport
     if transport is None or getattr(transport, "disconnecting", False):
         return True
-    return peer_closed(connection)
+    return peer_closed(transport)
 
 
 def _abort_if_open(connection: Any, waiting: list[Deferred[None]] | None = None) -> None:

@@ -11,6 +11,7 @@ transition itself.
 
 from __future__ import annotations
 
+import select
 import socket
 from collections import deque
 from collections.abc import Callable, Hashable
@@ -18,7 +19,7 @@ from dataclasses import dataclass, fields
 from itertools import count
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from twisted.internet.defer import Deferred, fail
+from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.error import TimeoutError as TwistedTimeoutError
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -142,13 +143,15 @@ class Waiter:
     @ivar fresh: It asks for a new connection (a retry), when limits allow.
     @ivar arrival: Its place in the pool-wide order of arrival.
     @ivar done: Its outcome has been decided; C{outcome} holds it.
-    @ivar returned: Its Deferred has been returned to the caller.
+    @ivar returned: Its Deferred has been returned to the caller; until
+        then it has none, unless the pool has answered.
     @ivar direct: Its Deferred is the connection attempt's; C{inner}, if
         set, is the Deferred that attempt's callback is waiting on.
     """
 
     __slots__ = (
         "arrival",
+        "canceller",
         "deferred",
         "direct",
         "done",
@@ -172,7 +175,25 @@ class Waiter:
         self.inner: Deferred[Any] | None = None
         self.outcome: object = None
         self.timer: Any = None
-        self.deferred: Deferred[Any] = Deferred(lambda d: canceller(self))
+        self.canceller = canceller
+        self.deferred: Deferred[Any] | None = None
+
+    def returned_deferred(self) -> Deferred[Any]:
+        """
+        The Deferred to return to the caller: already fired if the pool
+        answered at once, else one whose cancellation withdraws the request.
+        """
+        self.returned = True
+        deferred = self.deferred
+        if deferred is None:
+            if not self.done:
+                deferred = Deferred(lambda d: self.canceller(self))
+            elif isinstance(self.outcome, Failure):
+                deferred = fail(self.outcome)
+            else:
+                deferred = succeed(self.outcome)
+            self.deferred = deferred
+        return deferred
 
 
 def keep_alive(values: list[bytes]) -> tuple[float | None, int | None]:
@@ -211,24 +232,21 @@ def server_idle_time(timeout: float) -> float:
     return timeout - min(1.0, timeout / 4)
 
 
-def peer_closed(connection: Any) -> bool:
+def peer_closed(transport: Any) -> bool:
     """
-    Whether an idle connection's socket already holds the server's close
-    (or bytes nobody asked for), which the reactor has not reported yet.
-    Only plain TCP sockets, bare or under TLS, are looked at.
+    Whether the socket of an idle connection's C{transport} already holds
+    the server's close (or bytes nobody asked for), which the reactor has not
+    reported yet: the socket is readable.  Only plain TCP sockets, bare or
+    under TLS, are looked at.  Polling, unlike a peeking C{recv}, leaves the
+    socket's receive queue alone, so that it costs no acknowledgement.
     """
-    transport = getattr(connection, "transport", None)
     for _ in range(2):
         get_handle = getattr(transport, "getHandle", None)
         handle = get_handle() if get_handle is not None else None
         if isinstance(handle, socket.socket):
-            try:
-                handle.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
-            except BlockingIOError:
-                return False
-            except OSError:
-                return True
-            return True
+            readable = select.poll()
+            readable.register(handle, select.POLLIN)
+            return bool(readable.poll(0))
         transport = getattr(transport, "transport", None)
     return False
 
@@ -250,8 +268,8 @@ class PooledHost(Charted):
     @ivar queue: The waiting requests, first in first out.
     @ivar reserved: Free slots the pool reserved for this key's first
         waiter, not taken yet.
-    @ivar server_idle: How long the last connection the server closed while
-        idle had been idle: the server's idle timeout, as far as the pool
+    @ivar server_idle: The shortest time a connection had been idle when
+        the server closed it: the server's idle timeout, as far as the pool
         can tell without a C{Keep-Alive} header.  Idle connections are let
         go before it (L{server_idle_time}).
     """
@@ -536,7 +554,7 @@ class PooledHost(Charted):
         if self.server_idle is not None:
             idle_for = min(idle_for, server_idle_time(self.server_idle))
         pool._timeouts[connection] = pool._reactor.callLater(
-            idle_for, lambda: self._fire.expire(self, connection)
+            idle_for, self._fire.expire, self, connection
         )
 
     def _drop_oldest_idle(self) -> None:
@@ -544,7 +562,9 @@ class PooledHost(Charted):
         self._displace_idle(oldest)
 
     def _forget_idle(self, connection: Any) -> None:
-        self.server_idle = self.pool._reactor.seconds() - self.held[connection].idle_since
+        idle = self.pool._reactor.seconds() - self.held[connection].idle_since
+        if self.server_idle is None or idle < self.server_idle:
+            self.server_idle = idle
         self.pool._connections[self.key].remove(connection)
         self._cancel_idle_timer(connection)
         self._forget(connection)
@@ -634,6 +654,9 @@ class PooledHost(Charted):
                 return
             waiter.done = True
             waiter.outcome = outcome
+            if not waiter.returned and not waiter.direct:
+                # The caller gets a Deferred already fired with the outcome.
+                return
         self._settlements.append((waiter, outcome))
         if self._pending_events is None:
             self._finish_step()
@@ -643,6 +666,7 @@ class PooledHost(Charted):
     def _finish_step(self) -> None:
         settlements, self._settlements = self._settlements, []
         for waiter, outcome in settlements:
+            deferred: Deferred[Any] | None
             if not isinstance(waiter, Waiter):
                 deferred = waiter
             elif waiter.direct:
@@ -651,7 +675,7 @@ class PooledHost(Charted):
                 deferred = waiter.inner
             else:
                 deferred = waiter.deferred
-            if deferred.called:
+            if deferred is None or deferred.called:
                 continue
             if isinstance(outcome, Failure):
                 deferred.errback(outcome)
