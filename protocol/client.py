@@ -13,7 +13,7 @@ C{name}) and never decides a transition itself.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Literal, cast
 from typing import Protocol as TypingProtocol
 
@@ -225,7 +225,7 @@ class HTTP11ClientProtocol(Protocol, Charted):
         """
         return self._state
 
-    def keep_alive_values(self) -> list[bytes]:
+    def keep_alive_values(self) -> Sequence[bytes]:
         """
         The values of the C{Keep-Alive} header of the response being read;
         while the quiescent callback runs, of the complete response that made
@@ -233,7 +233,7 @@ class HTTP11ClientProtocol(Protocol, Charted):
         request cap there).  Empty when no response is being read.
         """
         parser = self._parser
-        return [] if parser is None else parser.keep_alive_values()
+        return () if parser is None else parser.keep_alive_values()
 
     def connectionMade(self) -> None:
         """

@@ -238,8 +238,8 @@ class LLHTTPParser(Charted):
             self._announced = False
             self._finisher(b"")
 
-    def keep_alive_values(self) -> list[bytes]:
-        return list(self._keep_alive)
+    def keep_alive_values(self) -> Sequence[bytes]:
+        return self._keep_alive
 
     def keeps_alive(self) -> bool:
         version = self.response.version if self.response is not None else (b"HTTP", 1, 1)

@@ -10,7 +10,7 @@ and its first implementation, Twisted's own L{HTTPClientParser}.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from twisted.internet.defer import Deferred
@@ -45,7 +45,7 @@ class ResponseParser(Protocol):
         keep-alive}.
         """
 
-    def keep_alive_values(self) -> list[bytes]:
+    def keep_alive_values(self) -> Sequence[bytes]:
         """
         The values of the response's C{Keep-Alive} header fields (RFC 2068
         19.7.1.1), which a connection pool reads for the server's idle
@@ -92,8 +92,8 @@ class TwistedParser(HTTPClientParser):
         response: Deferred[IResponse] = parser._responseDeferred
         return parser, response
 
-    def keep_alive_values(self) -> list[bytes]:
-        return list(self.connHeaders.getRawHeaders(b"keep-alive") or ())
+    def keep_alive_values(self) -> Sequence[bytes]:
+        return self.connHeaders.getRawHeaders(b"keep-alive") or ()
 
     def keeps_alive(self) -> bool:
         version: tuple[bytes, int, int] = self.response.version

@@ -241,7 +241,6 @@ class HTTPConnectionPool:
         self._timeouts: dict[Any, Any] = {}
         self._hosts: dict[Hashable, PooledHost] = {}
         self._total = 0
-        self._retried = 0
         self._closed = False
         self._drained: list[Deferred[None]] = []
 

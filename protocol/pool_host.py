@@ -14,7 +14,7 @@ from __future__ import annotations
 import select
 import socket
 from collections import deque
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, fields
 from itertools import count
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -196,7 +196,7 @@ class Waiter:
         return deferred
 
 
-def keep_alive(values: list[bytes]) -> tuple[float | None, int | None]:
+def keep_alive(values: Sequence[bytes]) -> tuple[float | None, int | None]:
     """
     The C{timeout} and C{max} parameters of a response's C{Keep-Alive}
     header field C{values} (RFC 2068 19.7.1.1), each C{None} when absent or
