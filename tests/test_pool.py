@@ -31,6 +31,7 @@ from httpchart.protocol import (
     log_transition,
 )
 from httpchart.protocol.observe import TRANSITIONS
+from httpchart.protocol.pool_host import POOL_EVENTS
 from httpchart.statechart import ChartSpec, TransitionRecord
 from httpchart.statechart.pool import HostPool
 
@@ -302,3 +303,25 @@ def test_the_servers_keep_alive_header_shortens_the_idle_time_and_caps_requests(
     clock.advance(0.2)  # a second before the server's five
     assert pool.stats().total.expired == 1
     assert connection.transport.disconnecting
+
+
+def test_pool_events_reach_twisted_logger() -> None:
+    events: list[dict[str, Any]] = []
+    globalLogPublisher.addObserver(events.append)
+    try:
+        pool = HTTPConnectionPool(Clock(), max_connections=1)
+        endpoint = _InMemoryEndpoint()
+        _exchange(pool, endpoint)
+        _exchange(pool, endpoint)
+        pool.getConnection("other", endpoint)
+        endpoint.connected[-1].connectionLost(Failure(ConnectionDone()))
+    finally:
+        globalLogPublisher.removeObserver(events.append)
+    logged = [formatEvent(e) for e in events if e.get("log_namespace") == POOL_EVENTS]
+    assert logged == [
+        "pool 'key': created",
+        "pool 'other': queued",
+        "pool 'key': displaced",
+        "pool 'other': dequeued",
+        "pool 'other': created",
+    ]
