@@ -46,10 +46,9 @@ from twisted.logger import Logger
 from twisted.web import client
 from twisted.web._newclient import RequestNotSent
 
-from .client import HTTP11ClientProtocol
+from .client import EngineName, HTTP11ClientProtocol
 from .observe import ConnectionObserver
 from .pool_host import (
-    EngineName,
     HostStats,
     PoolClosed,
     PooledHost,

@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, fields
 from itertools import count
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.error import TimeoutError as TwistedTimeoutError
@@ -27,6 +27,8 @@ from twisted.web._newclient import RequestNotSent
 
 from httpchart.statechart import Charted, ChartSpec, ReferenceEngine
 from httpchart.statechart.pool import HostPool
+
+from .client import EngineName
 
 if TYPE_CHECKING:
     from .pool import HTTPConnectionPool
@@ -249,9 +251,6 @@ def peer_closed(transport: Any) -> bool:
             return bool(readable.poll(0))
         transport = getattr(transport, "transport", None)
     return False
-
-
-EngineName = Literal["compiled", "reference"]
 
 
 class PooledHost(Charted):
