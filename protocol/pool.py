@@ -260,9 +260,7 @@ class HTTPConnectionPool:
         host = self._hosts.get(key)
         if host is None:
             host = self._host(key)
-        idle = self._connections.get(key)
-        while idle and host._pending_events is None and _stale(idle[0]):
-            host._fire.evict(host, idle[0])
+        self._evict_stale(host)
         waiter = Waiter(endpoint, False, host.cancel_waiter)
         host._fire.request(host, waiter)
         return waiter.returned_deferred()
@@ -275,9 +273,20 @@ class HTTPConnectionPool:
         host = self._hosts.get(key)
         if host is None:
             host = self._host(key)
+        self._evict_stale(host)
         waiter = Waiter(endpoint, True, host.cancel_waiter)
         host._fire.request(host, waiter)
         return waiter.returned_deferred()
+
+    def _evict_stale(self, host: PooledHost) -> None:
+        """
+        Evict the idle connections of C{host} that would be handed out next
+        and turn out stale, until the next one is sound; a request looking
+        for a connection never gets a stale one.
+        """
+        idle = self._connections.get(host.key)
+        while idle and host._pending_events is None and _stale(idle[0]):
+            host._fire.evict(host, idle[0])
 
     def _putConnection(self, key: Hashable, connection: Any) -> None:
         """

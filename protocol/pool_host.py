@@ -369,7 +369,9 @@ class PooledHost(Charted):
 
     def _spent(self, connection: Any) -> bool:
         use = self.held[connection]
-        return use.cap is not None and use.requests >= use.cap
+        if use.cap is not None and use.requests >= use.cap:
+            return True
+        return bool(getattr(connection.transport, "disconnecting", False))
 
     def _idle_full(self) -> bool:
         return len(self.idle) >= self.pool.maxPersistentPerHost

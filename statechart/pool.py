@@ -142,7 +142,7 @@ class HostPool(StateChart[Any]):
         "single": "Exactly one request waits.",
         "holding": "The key holds at least one connection.",
         "spent": "The released connection has carried max_requests_per_connection "
-        "requests, or the server's Keep-Alive allows no more.",
+        "requests, the server's Keep-Alive allows no more, or its transport is closing.",
         "idle_full": "The key already holds maxPersistentPerHost idle connections.",
     }
 
