@@ -53,11 +53,13 @@ pytest: $(STAMP)
 	$(BIN)/python -m pytest
 
 # The exhaustive event-sequence checkers, deeper than make test takes them:
-# every sequence of up to 14 connection inputs (10 on the reference engine)
-# and of up to 8 tunnel inputs (6 on the reference engine).
+# every sequence of up to 14 inputs of a connection (10 on the reference
+# engine), of up to 8 tunnel inputs (6 on the reference engine) and of up to
+# 6 inputs of the pool (4 on the reference engine).
 check-deep: setup
-	HTTPCHART_CHECK_DEPTH=14 HTTPCHART_TUNNEL_CHECK_DEPTH=8 $(BIN)/python -m pytest \
-	  tests/test_sequence_checker.py tests/test_tunnel_checker.py
+	HTTPCHART_CHECK_DEPTH=14 HTTPCHART_TUNNEL_CHECK_DEPTH=8 HTTPCHART_POOL_CHECK_DEPTH=6 \
+	  $(BIN)/python -m pytest tests/test_sequence_checker.py tests/test_tunnel_checker.py \
+	  tests/test_pool_checker.py
 
 # The load and fault tests at full scale (make test runs them small): 1,000
 # connections and 100,000 requests against nginx, then 20,000 requests

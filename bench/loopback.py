@@ -1,8 +1,9 @@
 """
 Requests per second over loopback against a local nginx, with several
 persistent connections: Twisted's Agent and pool, Twisted's Agent on
-httpchart's pool, httpchart's Agent, aiohttp, and a minimal httptools
-protocol, measured in the same run.
+httpchart's pool, httpchart's Agent (on its pool, with limits, and on
+Twisted's pool as httpchart's pool was before it had limits), aiohttp, and
+a minimal httptools protocol, measured in the same run.
 
 nginx (Debian's, as the end-to-end tests start it) serves a small file on
 127.0.0.1.  Each round runs every client once, each in a fresh process
@@ -27,7 +28,15 @@ sys.path.insert(0, str(ROOT))
 
 from tests.servers import Authority, running_nginx, write_content  # noqa: E402
 
-CLIENTS = ("twisted", "twisted-agent-httpchart-pool", "httpchart", "aiohttp", "httptools")
+CLIENTS = (
+    "twisted",
+    "twisted-agent-httpchart-pool",
+    "httpchart",
+    "httpchart-limited",
+    "httpchart-twisted-pool",
+    "aiohttp",
+    "httptools",
+)
 
 
 @dataclass

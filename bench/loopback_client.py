@@ -9,6 +9,11 @@ The clients:
   - C{twisted}: Twisted's Agent and HTTPConnectionPool;
   - C{twisted-agent-httpchart-pool}: Twisted's Agent on httpchart's pool;
   - C{httpchart}: httpchart's Agent on httpchart's pool;
+  - C{httpchart-limited}: the same, with C{max_connections_per_host} at
+    the concurrency (the limit reached, its bookkeeping paid);
+  - C{httpchart-twisted-pool}: httpchart's Agent on Twisted's pool with
+    httpchart's connections, which is what httpchart's pool was before it
+    had limits and a queue;
   - C{aiohttp}: aiohttp's client session, on asyncio;
   - C{httptools}: a minimal Twisted protocol that writes the request and
     parses the response with httptools and nothing else, the practical
@@ -51,16 +56,26 @@ def _twisted(url: str, concurrency: int, flavour: str) -> Callable[[int], Awaita
     from twisted.web import client
     from twisted.web.client import readBody
 
-    from httpchart.protocol import Agent, HTTPConnectionPool
+    from httpchart.protocol import Agent, HTTP11ClientFactory, HTTPConnectionPool
+
+    class TwistedPoolOfHttpchartConnections(client.HTTPConnectionPool):
+        def _factory(self, quiescentCallback: Any, metadata: str) -> Any:
+            return HTTP11ClientFactory(quiescentCallback, metadata)
 
     pool: Any
     if flavour == "twisted":
         pool = client.HTTPConnectionPool(reactor)
+    elif flavour == "httpchart-twisted-pool":
+        pool = TwistedPoolOfHttpchartConnections(reactor)
+    elif flavour == "httpchart-limited":
+        pool = HTTPConnectionPool(reactor, max_connections_per_host=concurrency)
     else:
         pool = HTTPConnectionPool(reactor)
     pool.maxPersistentPerHost = concurrency
     agent = (
-        Agent(reactor, pool=pool) if flavour == "httpchart" else client.Agent(reactor, pool=pool)
+        client.Agent(reactor, pool=pool)
+        if flavour in ("twisted", "twisted-agent-httpchart-pool")
+        else Agent(reactor, pool=pool)
     )
     target = url.encode()
 

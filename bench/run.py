@@ -8,9 +8,12 @@ httpchart's benchmarks, all in one run, next to Twisted's (`make bench`;
   2. Building and connecting a connection, and the memory an idle one holds.
   3. What observing transitions costs.
   4. Requests over loopback against a local nginx: Twisted's Agent and
-     pool, Twisted's Agent on httpchart's pool, httpchart's Agent, aiohttp,
-     and a minimal httptools protocol.
-  5. HTTPS through a tinyproxy tunnel next to direct HTTPS, same origin.
+     pool, Twisted's Agent on httpchart's pool, httpchart's Agent (on its
+     pool, with limits, and on Twisted's pool as before the pool had
+     limits), aiohttp, and a minimal httptools protocol.
+  5. The pool's own cost per request on a reused connection, httpchart's
+     next to Twisted's.
+  6. HTTPS through a tinyproxy tunnel next to direct HTTPS, same origin.
 
 Every figure is a median of rounds interleaved between the contenders; the
 ratios are what to compare, since the machine's speed drifts.  The targets
@@ -34,6 +37,7 @@ sys.path.insert(0, str(HERE))
 import cycle  # noqa: E402
 import loopback  # noqa: E402
 import observers  # noqa: E402
+import pool  # noqa: E402
 import proxied  # noqa: E402
 from harness import machine, report  # noqa: E402
 
@@ -55,6 +59,7 @@ def main() -> None:
     memory = cycle.measure_memory(2000)
     watching = observers.measure_observers(rounds, batch)
     over_loopback = loopback.measure(loop_rounds, requests, requests // 10, 8)
+    pooling = pool.measure_pool(rounds, batch)
     through_proxy = proxied.measure(loop_rounds, tunnelled, tunnelled // 10, 4)
 
     print(report("1. In-memory exchange (µs)", [*exchanges, connecting], "twisted"))
@@ -71,7 +76,9 @@ def main() -> None:
     print()
     print("4. " + loopback.report(over_loopback, 8))
     print()
-    print("5. " + proxied.report(through_proxy, 4))
+    print(report("5. The pool alone (µs per request on a reused connection)", [pooling], "twisted"))
+    print()
+    print("6. " + proxied.report(through_proxy, 4))
 
     geometric = math.prod(r.ratio("httpchart", "twisted") for r in exchanges) ** (1 / 3)
     chart_alone = math.prod(
@@ -125,6 +132,18 @@ def main() -> None:
             ours >= loop["httptools"].requests_per_second() / 3,
         ),
     ]
+    before = loop["httpchart-twisted-pool"].cpu_per_request()
+    for client, wanted in (("httpchart", "no limits"), ("httpchart-limited", "limits")):
+        slower = loop[client].cpu_per_request() / before
+        targets.append(
+            (
+                f"loopback: httpchart's Agent, its pool with {wanted}, CPU per request / "
+                "on Twisted's pool (as before the pool had limits)",
+                slower,
+                "<= 1.05",
+                slower <= 1.05,
+            )
+        )
     print("\nTargets")
     for name, value, wanted, met in targets:
         print(f"  {'met    ' if met else 'NOT MET'}  {name}: {value:.2f} (wanted {wanted})")
@@ -146,6 +165,7 @@ def main() -> None:
                 "memory": memory,
                 "observers": [asdict(r) for r in watching],
                 "loopback": {c: asdict(m) for c, m in over_loopback.items()},
+                "pool": asdict(pooling),
                 "through_proxy": {c: asdict(m) for c, m in through_proxy.items()},
                 "targets": [
                     {"name": n, "value": v, "wanted": w, "met": m} for n, v, w, m in targets

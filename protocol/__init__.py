@@ -1,7 +1,8 @@
 """
 The Twisted side of httpchart: L{HTTP11ClientProtocol}, a drop-in for
 Twisted's class of the same name, driven by the declared connection lifecycle,
-and L{HTTPConnectionPool}, which puts it under Twisted's L{Agent} and treq;
+and L{HTTPConnectionPool}, which puts it under Twisted's L{Agent} and treq,
+with limits, a queue (L{PoolWaitTimeout}, L{PoolClosed}) and L{PoolStats};
 L{ProxyAgent} and L{environment_agent} go through HTTP proxies.
 """
 
@@ -11,7 +12,14 @@ from .environment import EnvironmentAgent, ProxySettings, environment_agent
 from .llhttp import BodyTooLarge, HeadTooLarge, LLHTTPParser, MalformedResponse
 from .observe import ConnectionObserver, Trace, log_transition
 from .parser import ParserFactory, ResponseParser, TwistedParser
-from .pool import HTTP11ClientFactory, HTTPConnectionPool
+from .pool import (
+    HostStats,
+    HTTP11ClientFactory,
+    HTTPConnectionPool,
+    PoolClosed,
+    PoolStats,
+    PoolWaitTimeout,
+)
 from .proxy import ProxyAgent
 from .proxy_errors import (
     OriginTLSFailed,
@@ -37,11 +45,15 @@ __all__ = [
     "HTTP11ClientProtocol",
     "HTTPConnectionPool",
     "HeadTooLarge",
+    "HostStats",
     "LLHTTPParser",
     "MalformedResponse",
     "Observer",
     "OriginTLSFailed",
     "ParserFactory",
+    "PoolClosed",
+    "PoolStats",
+    "PoolWaitTimeout",
     "Proxy",
     "ProxyAgent",
     "ProxyAuthenticationRequired",

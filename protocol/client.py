@@ -14,7 +14,7 @@ C{name}) and never decides a transition itself.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Literal, cast
 from typing import Protocol as TypingProtocol
 
@@ -183,6 +183,15 @@ class HTTP11ClientProtocol(Protocol, Charted):
     _settlements: deque[tuple[Deferred[Any], object]] | None = None
     _settling: bool = False
 
+    lostCallback: Callable[[HTTP11ClientProtocol], object] | None = None
+    """
+    If not C{None}, called with this protocol once, when its transport is
+    gone, whatever the connection was doing (the chart's C{notify_lost}).  A
+    connection pool sets it, so that a connection the server closes while it
+    is idle leaves the pool at once and a busy one frees its slot.  If it
+    raises, the error is logged.
+    """
+
     def __init__(
         self,
         quiescentCallback: Callable[[HTTP11ClientProtocol], object] = lambda c: None,
@@ -227,6 +236,16 @@ class HTTP11ClientProtocol(Protocol, Charted):
         The name of the state this connection is in.
         """
         return self._state
+
+    def keep_alive_values(self) -> Sequence[bytes]:
+        """
+        The values of the C{Keep-Alive} header of the response being read;
+        while the quiescent callback runs, of the complete response that made
+        the connection idle (a pool reads the server's idle timeout and
+        request cap there).  Empty when no response is being read.
+        """
+        parser = self._parser
+        return () if parser is None else parser.keep_alive_values()
 
     def connectionMade(self) -> None:
         """
@@ -523,6 +542,17 @@ class HTTP11ClientProtocol(Protocol, Charted):
         except Exception:
             self._log.failure("quiescent callback failed; closing the connection")
             self.transport.loseConnection()  # type: ignore[union-attr]
+
+    def _notify_lost(self) -> None:
+        """
+        Tell the lost callback, if any, that the connection is gone.
+        """
+        callback = self.lostCallback
+        if callback is not None:
+            try:
+                callback(self)
+            except Exception:
+                self._log.failure("lost callback failed")
 
     # Effects: the parser
 

@@ -189,7 +189,7 @@ class EnvironmentAgent:
         reactor: Any,
         settings: ProxySettings,
         *,
-        pool: client.HTTPConnectionPool | None = None,
+        pool: HTTPConnectionPool | client.HTTPConnectionPool | None = None,
         contextFactory: IPolicyForHTTPS | None = None,
         connectTimeout: float | None = None,
     ) -> None:
@@ -246,7 +246,7 @@ class EnvironmentAgent:
 def environment_agent(
     reactor: Any,
     *,
-    pool: client.HTTPConnectionPool | None = None,
+    pool: HTTPConnectionPool | client.HTTPConnectionPool | None = None,
     contextFactory: IPolicyForHTTPS | None = None,
     connectTimeout: float | None = None,
     environ: Mapping[str, str] | None = None,

@@ -174,6 +174,7 @@ class LLHTTPParser(Charted):
     _trailers: list[tuple[bytes, bytes]] | None = None
     _code = 0
     _connection: Sequence[bytes] = ()
+    _keep_alive: Sequence[bytes] = ()
     _phrase = b""
     _heads = 0
     _head_bytes = 0
@@ -306,6 +307,9 @@ class LLHTTPParser(Charted):
             self._announced = False
             self._finisher(b"")
 
+    def keep_alive_values(self) -> Sequence[bytes]:
+        return self._keep_alive
+
     def keeps_alive(self) -> bool:
         version = self.response.version if self.response is not None else (b"HTTP", 1, 1)
         if b"close" in self._connection:
@@ -361,13 +365,15 @@ class LLHTTPParser(Charted):
     def _read_fields(self) -> None:
         """
         Check the head's fields and find the ones the parser needs: the
-        framing (Content-Length, Transfer-Encoding) and the Connection tokens.
+        framing (Content-Length, Transfer-Encoding), the Connection tokens and
+        the Keep-Alive values (a pool reads them).
         Only names as long as a connection-control header's are lowercased;
         the response normalises the rest if someone reads them.
         """
         limit = self.max_line_length
         connection: list[bytes] = []
         codings: list[bytes] = []
+        keep_alive: list[bytes] = []
         for name, value in self._fields:
             if len(name) + len(value) > limit:
                 raise HeadTooLarge(f"header line longer than {limit} bytes", name)
@@ -380,8 +386,11 @@ class LLHTTPParser(Charted):
                 codings += (coding.strip().lower() for coding in value.split(b","))
             elif lowered == b"connection":
                 connection += (token.strip().lower() for token in value.split(b","))
+            elif lowered == b"keep-alive":
+                keep_alive.append(value)
         self._connection = connection
         self._codings = tuple(codings)
+        self._keep_alive = keep_alive
 
     def _check_head(self) -> None:
         """
@@ -463,7 +472,7 @@ class LLHTTPParser(Charted):
     def _skip_informational(self) -> None:
         self._log.info("Ignoring unexpected {code} response", code=self._code)
         self._fields = []
-        self._connection = ()
+        self._connection = self._keep_alive = ()
         self._phrase = b""
         self._length = self._framing = None
         self._codings = ()

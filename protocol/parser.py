@@ -11,7 +11,7 @@ L{HTTPClientParser <twisted.web._newclient.HTTPClientParser>}.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from twisted.internet.defer import Deferred
@@ -44,6 +44,13 @@ class ResponseParser(Protocol):
         Whether the complete response lets the connection be reused: HTTP/1.1
         without C{Connection: close}, or HTTP/1.0 with C{Connection:
         keep-alive}.
+        """
+
+    def keep_alive_values(self) -> Sequence[bytes]:
+        """
+        The values of the response's C{Keep-Alive} header fields (RFC 2068
+        19.7.1.1), which a connection pool reads for the server's idle
+        timeout and request cap.
         """
 
 
@@ -86,6 +93,9 @@ class TwistedParser(HTTPClientParser):
         HTTPClientParser.makeConnection(parser, transport)
         response: Deferred[IResponse] = parser._responseDeferred
         return parser, response
+
+    def keep_alive_values(self) -> Sequence[bytes]:
+        return self.connHeaders.getRawHeaders(b"keep-alive") or ()
 
     def keeps_alive(self) -> bool:
         version: tuple[bytes, int, int] = self.response.version

@@ -65,13 +65,14 @@ class ProxyAgent(client._AgentBase):
         reactor: Any,
         proxy: bytes | str | Proxy,
         *,
-        pool: client.HTTPConnectionPool | None = None,
+        pool: HTTPConnectionPool | client.HTTPConnectionPool | None = None,
         contextFactory: IPolicyForHTTPS | None = None,
         connectTimeout: float | None = None,
     ) -> None:
         if pool is None:
             pool = HTTPConnectionPool(reactor, persistent=False)
-        super().__init__(reactor, pool)
+        # httpchart's pool is a drop-in for Twisted's, not a subclass of it.
+        super().__init__(reactor, pool)  # type: ignore[arg-type]
         self.proxy = proxy if isinstance(proxy, Proxy) else Proxy.parse(proxy)
         self._policy = contextFactory or BrowserLikePolicyForHTTPS()
         self._setup_timeout = DEFAULT_SETUP_TIMEOUT if connectTimeout is None else connectTimeout
@@ -148,7 +149,12 @@ class _TunnellingAgent(Agent):
     through the proxy, and its pool keys are the tunnels'.
     """
 
-    def __init__(self, proxying: ProxyAgent, reactor: Any, pool: client.HTTPConnectionPool) -> None:
+    def __init__(
+        self,
+        proxying: ProxyAgent,
+        reactor: Any,
+        pool: HTTPConnectionPool | client.HTTPConnectionPool,
+    ) -> None:
         super().__init__(reactor, pool=pool)  # type: ignore[no-untyped-call]
         self._proxying = proxying
 

@@ -1,7 +1,9 @@
 """
 The declared charts of httpchart and the machinery that runs them.
 
-L{ConnectionLifecycle} is the lifecycle of one HTTP/1.1 client connection.
+L{ConnectionLifecycle} is the lifecycle of one HTTP/1.1 client connection;
+L{HostPool} is what a connection pool does with one key's connections and
+waiting requests.
 L{ChartSpec.of} reads any chart into plain data, L{CompiledEngine} runs it at
 the speed of hand-written dispatch, and L{ReferenceEngine} runs it on
 python-statemachine's own engine for comparison; a L{Recorder} passed as a
@@ -17,11 +19,12 @@ from .engines import CompiledEngine, Engine, LifecycleError, Payload, ReferenceE
 from .lifecycle import ConnectionLifecycle
 from .model import Charted, ChartModel
 from .parsing import ResponseParsing
+from .pool import HostPool
 from .recorder import Recorder
 from .spec import Branch, ChartDefinitionError, ChartSpec, Guard, TransitionRecord
 from .tunnel import TunnelSetup
 
-CHARTS = (ConnectionLifecycle, ResponseParsing, BodyDelivery, TunnelSetup)
+CHARTS = (ConnectionLifecycle, ResponseParsing, BodyDelivery, TunnelSetup, HostPool)
 """
 Every chart httpchart declares; the diagrams and the documentation render
 each of them.
@@ -39,6 +42,7 @@ __all__ = [
     "ConnectionLifecycle",
     "Engine",
     "Guard",
+    "HostPool",
     "LifecycleError",
     "Payload",
     "Recorder",

@@ -120,6 +120,8 @@ class ConnectionLifecycle(Chart):
         "or its body through the parser; with ResponseFailed([reason]), the request if "
         "nothing settled it, every abort() Deferred and any Deferred the failed event "
         "carried.",
+        "notify_lost": "Call the lost callback (the pool forgets the connection), if one "
+        "is set; if it raises, log.",
     }
 
     conditions: ClassVar[dict[str, str]] = {
@@ -355,37 +357,40 @@ class ConnectionLifecycle(Chart):
         goes(
             quiescent,
             lost,
-            doc="An idle connection closed; nothing was in flight.",
+            effects=("notify_lost",),
+            doc="An idle connection closed; nothing was in flight.  The pool, "
+            "told at once, never hands it out again.",
         )
         | goes(
             transmitting,
             lost,
-            effects=("stop_writing", "fail_transmission", "discard_parser"),
+            effects=("stop_writing", "fail_transmission", "discard_parser", "notify_lost"),
             doc="Lost while writing: the request is told to stop and the caller "
             "gets RequestTransmissionFailed.",
         )
         | goes(
             transmitting_after_receiving_response,
             lost,
-            effects=("stop_writing",),
+            effects=("stop_writing", "notify_lost"),
             doc="Lost after the response was delivered: a write still in progress is stopped.",
         )
         | goes(
             generation_failed,
             lost,
+            effects=("notify_lost",),
             doc="The aborted transport is gone; the caller already knows.",
         )
         | goes(
             waiting,
             lost,
-            effects=("disconnect_parser",),
+            effects=("disconnect_parser", "notify_lost"),
             doc="Lost while waiting: the parser decides what that means (the "
             "end of a close-delimited body, or ResponseFailed).",
         )
         | goes(
             aborting,
             lost,
-            effects=("abort_parser", "fire_abort_waiters"),
+            effects=("abort_parser", "fire_abort_waiters", "notify_lost"),
             doc="The teardown is complete: a response still being read fails "
             "with ConnectionAborted, and abort() Deferreds fire.",
         )

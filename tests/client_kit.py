@@ -18,20 +18,28 @@ from twisted.web.client import PotentialDataLoss, ResponseDone
 from twisted.web.iweb import UNKNOWN_LENGTH, IBodyProducer, IResponse
 from zope.interface import implementer
 
-from httpchart.statechart import TransitionRecord
+from httpchart.statechart import ChartSpec, TransitionRecord
+from httpchart.statechart.pool import HostPool
+
+_POOL_EVENTS = frozenset(ChartSpec.of(HostPool).events)
 
 
 class Tracker:
     """
     A pool observer that records every connection's transitions and tells
-    when a connection is lost.
+    when a connection is lost; the transitions of the pool's keys are kept
+    apart, in C{pool_transitions}.
     """
 
     def __init__(self) -> None:
         self.transitions: dict[int, list[TransitionRecord]] = defaultdict(list)
+        self.pool_transitions: list[tuple[int, TransitionRecord]] = []
         self._lost: dict[int, Deferred[None]] = {}
 
     def __call__(self, number: int, record: TransitionRecord) -> None:
+        if record.event in _POOL_EVENTS:
+            self.pool_transitions.append((number, record))
+            return
         self.transitions[number].append(record)
         if record.target == "CONNECTION_LOST" and record.source != "CONNECTION_LOST":
             # Fired from the reactor, not from inside the transition.

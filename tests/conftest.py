@@ -32,6 +32,14 @@ def report() -> Callable[[str], None]:
     return _REPORTED.append
 
 
+@pytest.fixture(scope="class")
+def reporting(request: pytest.FixtureRequest) -> None:
+    """
+    Give the test class C{report}, which adds a line to the summary.
+    """
+    request.cls.report = staticmethod(_REPORTED.append)
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if _REPORTED:
         terminalreporter.section("what the checks covered")

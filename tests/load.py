@@ -42,6 +42,8 @@ class Scale:
     @ivar recovery_requests: Requests made once it behaves again.
     @ivar patience: Seconds after which a request still unanswered is
         cancelled.
+    @ivar pool_limit: The connections a limited pool may hold while
+        C{concurrency} callers queue for them.
     """
 
     name: str
@@ -51,10 +53,11 @@ class Scale:
     fault_requests: int
     recovery_requests: int
     patience: float
+    pool_limit: int
 
 
-SHORT = Scale("short", 200, 5_000, 100, 2_000, 500, 2.0)
-FULL = Scale("full", 1_000, 100_000, 500, 20_000, 2_000, 3.0)
+SHORT = Scale("short", 200, 5_000, 100, 2_000, 500, 2.0, 20)
+FULL = Scale("full", 1_000, 100_000, 500, 20_000, 2_000, 3.0, 50)
 SCALE = FULL if os.environ.get("HTTPCHART_STRESS") else SHORT
 
 
@@ -138,13 +141,13 @@ class _Metering(Factory[Protocol]):
 class MeteredPool(HTTPConnectionPool):
     """
     httpchart's pool, keeping up to C{size} idle connections per host, with
-    a L{Meter} on its connections.
+    a L{Meter} on its connections; C{options} go to the pool (limits).
     """
 
     protocol = _MeteredProtocol
 
-    def __init__(self, reactor: Any, size: int) -> None:
-        super().__init__(reactor)
+    def __init__(self, reactor: Any, size: int, **options: Any) -> None:
+        super().__init__(reactor, **options)
         self.maxPersistentPerHost = size
         self.meter = Meter()
 

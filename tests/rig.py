@@ -234,6 +234,7 @@ class Rig:
         )
         protocol.effect_calls = []
         protocol.parser_factory = self._open_parser
+        protocol.lostCallback = lambda lost: self.fact("lost-callback")
         return protocol
 
     def close(self) -> None:

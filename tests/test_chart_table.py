@@ -17,6 +17,7 @@ from httpchart.statechart import (
     ChartDefinitionError,
     ChartSpec,
     ConnectionLifecycle,
+    HostPool,
     LifecycleError,
     ResponseParsing,
     TunnelSetup,
@@ -25,6 +26,7 @@ from httpchart.statechart.declare import Input, event, goes, state, stays
 
 from . import body_table as body
 from . import parsing_table as parsing
+from . import pool_table as pool
 from . import transition_table as connection
 from . import tunnel_table as tunnel
 from .transition_table import Impossible, Row
@@ -63,6 +65,7 @@ CHARTS = [
     Tabled(ResponseParsing, parsing.STATES, parsing.EVENTS, parsing.TABLE),
     Tabled(BodyDelivery, body.STATES, body.EVENTS, body.TABLE),
     Tabled(TunnelSetup, tunnel.STATES, tunnel.EVENTS, tunnel.TABLE),
+    Tabled(HostPool, pool.STATES, pool.EVENTS, pool.TABLE),
 ]
 each_chart = pytest.mark.parametrize("tabled", CHARTS, ids=lambda t: t.chart.__name__)
 

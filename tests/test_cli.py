@@ -217,15 +217,25 @@ class TestAgainstALoopbackServer(TestCase):
         assert out.endswith(SMALL.decode())
         lines = [TRACE_LINE.fullmatch(line) for line in err.splitlines()]
         assert all(lines), err
-        assert {line[1] for line in lines if line} == {"1"}
-        assert [line[2] for line in lines if line] == [
+        assert {line[1] for line in lines if line} == {"1", "2"}
+        assert [line[2] for line in lines if line and line[1] == "2"] == [
             "QUIESCENT --issue--> TRANSMITTING  / start_request",
             "TRANSMITTING --write_done--> WAITING  / deliver_response",
             "WAITING --data--> WAITING  / feed_parser",
             "WAITING --response_done--> QUIESCENT  / resume_transport, notify_quiescent, "
             "release_parser",
             "QUIESCENT --abort--> ABORTING  / add_abort_waiter, abort_transport",
-            "ABORTING --connection_lost--> CONNECTION_LOST  / abort_parser, fire_abort_waiters",
+            "ABORTING --connection_lost--> CONNECTION_LOST  / abort_parser, fire_abort_waiters, "
+            "notify_lost",
+        ]
+        # The pool's key is #1: it opens the connection, keeps it idle, and
+        # closes it when the command ends.
+        assert [line[2] for line in lines if line and line[1] == "1"] == [
+            "EMPTY --request--> ACTIVE  / open_connection",
+            "ACTIVE --connected--> ACTIVE  / hand_new",
+            "ACTIVE --release--> ACTIVE  / keep_idle",
+            "ACTIVE --close_idle--> ACTIVE  / close_all_idle",
+            "ACTIVE --lost_closing--> EMPTY  / forget_closing, free_slot",
         ]
 
     async def test_method_headers_and_data_are_sent(self) -> None:

@@ -42,7 +42,7 @@ def test_edges_read_event_guard_then_effects() -> None:
     assert "issue [not withdrawn and not closing] / start_request" in labels
     assert "write_failed / abort_transport, fail_generation, discard_parser" in labels
     assert "response_done [reusable] / resume_transport, notify_quiescent, release_parser" in labels
-    assert "connection_lost" in labels
+    assert "connection_lost / notify_lost" in labels
 
 
 def test_states_list_what_they_handle_in_place_and_what_they_ignore() -> None:

@@ -17,12 +17,12 @@ import pytest
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
-from httpchart.protocol import client, llhttp, response, tunnel
+from httpchart.protocol import client, llhttp, pool_host, response, tunnel
 from httpchart.protocol.response import Response
 from httpchart.statechart import CHARTS, BodyDelivery, Charted, ChartSpec
 
 # The names the interfaces import for type checking only.
-NAMES = {**vars(client), **vars(llhttp), **vars(response), **vars(tunnel)}
+NAMES = {**vars(client), **vars(llhttp), **vars(pool_host), **vars(response), **vars(tunnel)}
 
 
 def _models() -> list[type[Charted]]:

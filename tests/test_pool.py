@@ -5,28 +5,35 @@ as Twisted's pool does, and it lets one observer watch every connection.
 
 from __future__ import annotations
 
+from io import BytesIO
 from typing import Any
 
 from twisted.internet import reactor
 from twisted.internet.defer import succeed
+from twisted.internet.error import ConnectionDone, TimeoutError
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.logger import formatEvent, globalLogPublisher
+from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 from twisted.web import client
 from twisted.web._newclient import Request
-from twisted.web.client import Agent, ResponseNeverReceived
+from twisted.web.client import Agent, FileBodyProducer, ResponseNeverReceived
 from twisted.web.http_headers import Headers
 
 from httpchart.protocol import (
     HTTP11ClientFactory,
     HTTP11ClientProtocol,
     HTTPConnectionPool,
+    PoolClosed,
+    PoolWaitTimeout,
     log_transition,
 )
 from httpchart.protocol.observe import TRANSITIONS
-from httpchart.statechart import TransitionRecord
+from httpchart.protocol.pool_host import POOL_EVENTS
+from httpchart.statechart import ChartSpec, TransitionRecord
+from httpchart.statechart.pool import HostPool
 
 from .client_kit import read
 
@@ -95,7 +102,8 @@ def test_pool_observer_sees_every_transition_numbered_by_connection_across_pools
     _exchange(pool, endpoint)
     _exchange(pool, endpoint)
     _exchange(HTTPConnectionPool(Clock(), observer=pool.observer), endpoint)
-    numbers = sorted({number for number, _ in seen})
+    pool_events = set(ChartSpec.of(HostPool).events)
+    numbers = sorted({number for number, r in seen if r.event not in pool_events})
     assert len(numbers) == 2
     assert [(r.source, r.event, r.target) for n, r in seen if n == numbers[0]] == [
         ("QUIESCENT", "issue", "TRANSMITTING"),
@@ -103,6 +111,16 @@ def test_pool_observer_sees_every_transition_numbered_by_connection_across_pools
         ("WAITING", "data", "WAITING"),
         ("WAITING", "response_done", "QUIESCENT"),
     ] * 2
+    keys = sorted({number for number, r in seen if r.event in pool_events})
+    assert len(keys) == 2
+    assert not set(keys) & set(numbers)
+    assert [(r.source, r.event, r.target, r.effects) for n, r in seen if n == keys[0]] == [
+        ("EMPTY", "request", "ACTIVE", ("open_connection",)),
+        ("ACTIVE", "connected", "ACTIVE", ("hand_new",)),
+        ("ACTIVE", "release", "ACTIVE", ("keep_idle",)),
+        ("ACTIVE", "request", "ACTIVE", ("hand_idle",)),
+        ("ACTIVE", "release", "ACTIVE", ("keep_idle",)),
+    ]
 
 
 def test_log_transition_emits_a_structured_event() -> None:
@@ -132,7 +150,10 @@ def test_pool_with_the_log_observer_logs_every_transition_of_its_connections() -
         _exchange(HTTPConnectionPool(Clock(), observer=log_transition), _InMemoryEndpoint())
     finally:
         globalLogPublisher.removeObserver(events.append)
-    logged = [e for e in events if e.get("log_namespace") == TRANSITIONS]
+    pool_events = set(ChartSpec.of(HostPool).events)
+    logged = [
+        e for e in events if e.get("log_namespace") == TRANSITIONS and e["event"] not in pool_events
+    ]
     assert len({event["connection"] for event in logged}) == 1
     assert [formatEvent(event).split(" ", 1)[1] for event in logged] == [
         "QUIESCENT --issue--> TRANSMITTING / start_request",
@@ -209,3 +230,98 @@ class StaleConnectionTests(TestCase):
         theirs = await self.outcomes(client.HTTPConnectionPool, b"GET")
         theirs += await self.outcomes(client.HTTPConnectionPool, b"POST")
         assert ours == theirs
+
+
+def test_a_request_refused_by_a_closing_reused_connection_is_retried_whatever_its_method() -> None:
+    pool = HTTPConnectionPool(Clock())
+    endpoint = _InMemoryEndpoint()
+    first = _exchange(pool, endpoint)
+    reused: list[Any] = []
+    pool.getConnection("key", endpoint).addCallback(reused.append)
+    first.transport.loseConnection()  # closed by someone else after the handout
+    body = FileBodyProducer(BytesIO(b"a body"))
+    request = Request(b"POST", b"/", Headers({b"host": [b"example.com"]}), body, persistent=True)
+    outcome: list[Any] = []
+    reused[0].request(request).addBoth(outcome.append)
+    second = endpoint.connected[-1]
+    assert second is not first
+    assert b"POST / HTTP/1.1" in second.transport.value()
+    assert pool.stats().total.retried == 1
+    assert outcome == []
+
+
+def test_close_fails_waiting_requests_and_refuses_new_ones() -> None:
+    clock = Clock()
+    pool = HTTPConnectionPool(clock, max_connections_per_host=1)
+    endpoint = _InMemoryEndpoint()
+    busy: list[Any] = []
+    pool.getConnection("key", endpoint).addCallback(busy.append)
+    waiting: list[Any] = []
+    pool.getConnection("key", endpoint).addBoth(waiting.append)
+    assert pool.stats().total.queued == 1
+    closed: list[Any] = []
+    pool.close().addBoth(closed.append)
+    refused: list[Any] = []
+    pool.getConnection("key", endpoint).addBoth(refused.append)
+    assert [failure.type for failure in waiting + refused] == [PoolClosed, PoolClosed]
+    assert closed == []  # the busy connection is being aborted
+    busy[0].connectionLost(Failure(ConnectionDone()))
+    assert closed == [None]
+
+
+def test_a_request_waits_no_longer_than_the_wait_timeout() -> None:
+    clock = Clock()
+    pool = HTTPConnectionPool(clock, max_connections=1, wait_timeout=5)
+    endpoint = _InMemoryEndpoint()
+    pool.getConnection("key", endpoint)
+    waiting: list[Any] = []
+    pool.getConnection("other", endpoint).addBoth(waiting.append)
+    clock.advance(4.9)
+    assert waiting == []
+    clock.advance(0.2)
+    (failure,) = waiting
+    assert failure.check(PoolWaitTimeout)
+    assert isinstance(failure.value, TimeoutError)
+    assert pool.stats().hosts["other"].timed_out == 1
+
+
+def test_the_servers_keep_alive_header_shortens_the_idle_time_and_caps_requests() -> None:
+    clock = Clock()
+    pool = HTTPConnectionPool(clock)
+    endpoint = _InMemoryEndpoint()
+    used: list[Any] = []
+    pool.getConnection("key", endpoint).addCallback(used.append)
+    request = Request(b"GET", b"/", Headers({b"host": [b"example.com"]}), None, persistent=True)
+    used[0].request(request)
+    connection = endpoint.connected[-1]
+    connection.dataReceived(
+        b"HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5, max=1\r\nContent-Length: 2\r\n\r\nok"
+    )
+    assert pool.stats().total.idle == 1
+    clock.advance(3.9)
+    assert pool.stats().total.idle == 1
+    clock.advance(0.2)  # a second before the server's five
+    assert pool.stats().total.expired == 1
+    assert connection.transport.disconnecting
+
+
+def test_pool_events_reach_twisted_logger() -> None:
+    events: list[dict[str, Any]] = []
+    globalLogPublisher.addObserver(events.append)
+    try:
+        pool = HTTPConnectionPool(Clock(), max_connections=1)
+        endpoint = _InMemoryEndpoint()
+        _exchange(pool, endpoint)
+        _exchange(pool, endpoint)
+        pool.getConnection("other", endpoint)
+        endpoint.connected[-1].connectionLost(Failure(ConnectionDone()))
+    finally:
+        globalLogPublisher.removeObserver(events.append)
+    logged = [formatEvent(e) for e in events if e.get("log_namespace") == POOL_EVENTS]
+    assert logged == [
+        "pool 'key': created",
+        "pool 'other': queued",
+        "pool 'key': displaced",
+        "pool 'other': dequeued",
+        "pool 'other': created",
+    ]

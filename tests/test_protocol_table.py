@@ -347,6 +347,7 @@ _EFFECT_FACTS: dict[str, Callable[[dict[str, str], str], set[str]]] = {
     "add_abort_waiter": lambda r, e: {"abort:pending"},
     "fire_abort_waiters": lambda r, e: {"abort:waiters-fired"},
     "confirm_abort": lambda r, e: {"abort:fired-now"},
+    "notify_lost": lambda r, e: {"lost-callback"},
 }
 
 

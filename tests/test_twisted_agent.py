@@ -7,7 +7,7 @@ each test, the names through which those tests and C{twisted.web.client}
 reach a pool or a connection (C{HTTPConnectionPool}, C{_HTTP11ClientFactory}
 and C{HTTP11ClientProtocol}) are rebound to httpchart's, and restored
 afterwards.  Every class runs twice: on the compiled engine and on
-python-statemachine's.
+python-statemachine's (the connections' charts and the pool's).
 
 L{SELECTED} are the classes of C{test_agent} that build a pool or a
 connection; L{test_the_other_classes_reach_no_pool_or_connection} proves
@@ -54,6 +54,7 @@ class ReferenceEngineProtocol(HTTP11ClientProtocol):
 def _substitutes(protocol_class: type[HTTP11ClientProtocol]) -> dict[str, Any]:
     class Pool(HTTPConnectionPool):
         protocol = protocol_class
+        engine = protocol_class.engine
 
     return {
         "HTTP11ClientProtocol": protocol_class,

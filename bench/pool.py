@@ -1,0 +1,66 @@
+"""
+What a pool costs per request, in memory: taking an idle connection from the
+pool and giving it back, the whole of a pool's work for a request on a
+reused connection.
+
+Contenders, each handing out and taking back one idle httpchart connection:
+
+  - C{twisted}: Twisted's own HTTPConnectionPool;
+  - C{httpchart}: httpchart's pool, without limits;
+  - C{httpchart, limits}: httpchart's pool with C{max_connections} and
+    C{max_connections_per_host} (not reached: the cost of counting);
+  - C{httpchart, observed}: httpchart's pool with an observer that drops
+    every transition (pool and connection).
+
+The connections stay in C{QUIESCENT}: this is the pool alone, not the
+exchange (bench/exchanges.py) or the sockets (bench/loopback.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from harness import Result, interleaved
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+from twisted.web import client
+
+from httpchart.protocol import HTTP11ClientProtocol, HTTPConnectionPool
+
+KEY = (b"http", b"127.0.0.1", 80)
+
+
+def _cycle(pool: Any) -> Callable[[], object]:
+    """
+    One take-and-give-back of the only idle connection of C{pool}.
+    """
+    connection = HTTP11ClientProtocol()
+    connection.makeConnection(StringTransport())
+    pool._putConnection(KEY, connection)
+    taken: list[Any] = []
+    get = pool.getConnection
+    put = pool._putConnection
+
+    def cycle() -> None:
+        get(KEY, None).addCallback(taken.append)
+        put(KEY, taken.pop()._clientProtocol)
+
+    return cycle
+
+
+def measure_pool(rounds: int, batch: int) -> Result:
+    """
+    The pool's own cost per request on a reused connection.
+    """
+    contenders = {
+        "twisted": _cycle(client.HTTPConnectionPool(Clock())),
+        "httpchart": _cycle(HTTPConnectionPool(Clock())),
+        "httpchart, limits": _cycle(
+            HTTPConnectionPool(Clock(), max_connections=100, max_connections_per_host=10)
+        ),
+        "httpchart, observed": _cycle(
+            HTTPConnectionPool(Clock(), observer=lambda number, record: None)
+        ),
+    }
+    return interleaved("pool: take and give back", contenders, rounds=rounds, batch=batch * 10)
