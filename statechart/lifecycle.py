@@ -364,14 +364,14 @@ class ConnectionLifecycle(Chart):
         | goes(
             transmitting,
             lost,
-            effects=("stop_writing", "fail_transmission", "discard_parser", "notify_lost"),
+            effects=("notify_lost", "stop_writing", "fail_transmission", "discard_parser"),
             doc="Lost while writing: the request is told to stop and the caller "
             "gets RequestTransmissionFailed.",
         )
         | goes(
             transmitting_after_receiving_response,
             lost,
-            effects=("stop_writing", "notify_lost"),
+            effects=("notify_lost", "stop_writing"),
             doc="Lost after the response was delivered: a write still in progress is stopped.",
         )
         | goes(
@@ -383,14 +383,14 @@ class ConnectionLifecycle(Chart):
         | goes(
             waiting,
             lost,
-            effects=("disconnect_parser", "notify_lost"),
+            effects=("notify_lost", "disconnect_parser"),
             doc="Lost while waiting: the parser decides what that means (the "
             "end of a close-delimited body, or ResponseFailed).",
         )
         | goes(
             aborting,
             lost,
-            effects=("abort_parser", "fire_abort_waiters", "notify_lost"),
+            effects=("notify_lost", "abort_parser", "fire_abort_waiters"),
             doc="The teardown is complete: a response still being read fails "
             "with ConnectionAborted, and abort() Deferreds fire.",
         )

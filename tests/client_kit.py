@@ -21,7 +21,9 @@ from zope.interface import implementer
 from httpchart.statechart import ChartSpec, TransitionRecord
 from httpchart.statechart.pool import HostPool
 
-_POOL_EVENTS = frozenset(ChartSpec.of(HostPool).events)
+# A record is the pool's when it leaves one of the pool chart's states (the
+# two charts share event names, such as cancel, but no state).
+_POOL_STATES = frozenset(ChartSpec.of(HostPool).states)
 
 
 class Tracker:
@@ -37,7 +39,7 @@ class Tracker:
         self._lost: dict[int, Deferred[None]] = {}
 
     def __call__(self, number: int, record: TransitionRecord) -> None:
-        if record.event in _POOL_EVENTS:
+        if record.source in _POOL_STATES:
             self.pool_transitions.append((number, record))
             return
         self.transitions[number].append(record)

@@ -57,7 +57,7 @@ MAX_PER_HOST = 2
 WAIT_TIMEOUT = 5.0
 IDLE_TIMEOUT = 10.0
 GRACE = 1.0
-_POOL_EVENTS = frozenset(ChartSpec.of(HostPool).events)
+_POOL_STATES = frozenset(ChartSpec.of(HostPool).states)
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 LAST = b"HTTP/1.1 200 OK\r\nKeep-Alive: timeout=30, max=0\r\nContent-Length: 2\r\n\r\nok"
 
@@ -545,6 +545,6 @@ def _run(
             if not step(world):
                 return None, []
         found = world.check() or world.drain()
-        return found, [r for _, r in world.records if r.event in _POOL_EVENTS]
+        return found, [r for _, r in world.records if r.source in _POOL_STATES]
     finally:
         world.finish()

@@ -102,8 +102,8 @@ def test_pool_observer_sees_every_transition_numbered_by_connection_across_pools
     _exchange(pool, endpoint)
     _exchange(pool, endpoint)
     _exchange(HTTPConnectionPool(Clock(), observer=pool.observer), endpoint)
-    pool_events = set(ChartSpec.of(HostPool).events)
-    numbers = sorted({number for number, r in seen if r.event not in pool_events})
+    pool_states = set(ChartSpec.of(HostPool).states)
+    numbers = sorted({number for number, r in seen if r.source not in pool_states})
     assert len(numbers) == 2
     assert [(r.source, r.event, r.target) for n, r in seen if n == numbers[0]] == [
         ("QUIESCENT", "issue", "TRANSMITTING"),
@@ -111,7 +111,7 @@ def test_pool_observer_sees_every_transition_numbered_by_connection_across_pools
         ("WAITING", "data", "WAITING"),
         ("WAITING", "response_done", "QUIESCENT"),
     ] * 2
-    keys = sorted({number for number, r in seen if r.event in pool_events})
+    keys = sorted({number for number, r in seen if r.source in pool_states})
     assert len(keys) == 2
     assert not set(keys) & set(numbers)
     assert [(r.source, r.event, r.target, r.effects) for n, r in seen if n == keys[0]] == [
@@ -150,9 +150,11 @@ def test_pool_with_the_log_observer_logs_every_transition_of_its_connections() -
         _exchange(HTTPConnectionPool(Clock(), observer=log_transition), _InMemoryEndpoint())
     finally:
         globalLogPublisher.removeObserver(events.append)
-    pool_events = set(ChartSpec.of(HostPool).events)
+    pool_states = set(ChartSpec.of(HostPool).states)
     logged = [
-        e for e in events if e.get("log_namespace") == TRANSITIONS and e["event"] not in pool_events
+        e
+        for e in events
+        if e.get("log_namespace") == TRANSITIONS and e["source"] not in pool_states
     ]
     assert len({event["connection"] for event in logged}) == 1
     assert [formatEvent(event).split(" ", 1)[1] for event in logged] == [

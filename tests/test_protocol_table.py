@@ -306,6 +306,7 @@ SCENARIOS: dict[tuple[str, str, str], Scenario] = {
         _lose,
         WAITING,
         W,
+        "lost-callback",
         "log:effect-failure",
         "parser:disconnected:EffectBroke",
     ),
