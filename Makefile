@@ -39,8 +39,8 @@ tinyproxy:
 test: setup lint typecheck pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check $(PACKAGES) tests bench
-	$(BIN)/ruff format --check $(PACKAGES) tests bench
+	$(BIN)/ruff check $(PACKAGES) tests bench localservers
+	$(BIN)/ruff format --check $(PACKAGES) tests bench localservers
 
 # mypy needs the installed module names: a farm of links gives it httpchart/*.
 typecheck: $(STAMP)
@@ -85,9 +85,9 @@ diagrams: setup
 	done
 
 # docs/hostile.md, rendered from the hostile-server corpus; tests/test_hostile.py
-# fails when it no longer matches tests/hostile_corpus.py.
+# fails when it no longer matches tests/support/hostile_corpus.py.
 hostile-doc: setup
-	$(BIN)/python -m tests.hostile_doc
+	$(BIN)/python -m tests.support.hostile_doc
 
 # The HTML documentation, into build/docs, with pydoctor's API reference from
 # the docstrings in build/docs/api; any warning (pydoctor's too) fails the build.

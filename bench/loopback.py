@@ -26,7 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.servers import Authority, running_nginx, write_content  # noqa: E402
+from localservers.servers import Authority, running_nginx, write_content  # noqa: E402
 
 CLIENTS = (
     "twisted",

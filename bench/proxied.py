@@ -24,8 +24,8 @@ sys.path.insert(0, str(ROOT))
 
 from loopback import Measured  # noqa: E402
 
-from tests.servers import Authority, running_nginx, write_content  # noqa: E402
-from tests.tinyproxy import running_tinyproxy  # noqa: E402
+from localservers.servers import Authority, running_nginx, write_content  # noqa: E402
+from localservers.tinyproxy import running_tinyproxy  # noqa: E402
 
 CLIENTS = ("direct", "tunnel")
 

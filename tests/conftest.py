@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from .load import SCALE, allow_open_files
-from .servers import Authority, Content, Nginx, running_nginx, write_content
-from .tinyproxy import PROXY_USER, TinyProxy, running_tinyproxy
+from localservers.servers import Authority, Content, Nginx, running_nginx, write_content
+from localservers.tinyproxy import PROXY_USER, TinyProxy, running_tinyproxy
+
+from .support.load import SCALE, allow_open_files
 
 _REPORTED: list[str] = []
 

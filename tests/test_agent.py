@@ -20,8 +20,7 @@ from twisted.web.iweb import IAgentEndpointFactory
 from zope.interface import implementer
 
 from httpchart.protocol import Agent, HTTP11ClientProtocol, HTTPConnectionPool
-
-from .servers import SMALL, Content, TwistedWebServer
+from localservers.servers import SMALL, Content, TwistedWebServer
 
 
 @implementer(IAgentEndpointFactory)

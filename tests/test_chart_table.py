@@ -24,12 +24,12 @@ from httpchart.statechart import (
 )
 from httpchart.statechart.declare import Input, event, goes, state, stays
 
-from . import body_table as body
-from . import parsing_table as parsing
-from . import pool_table as pool
-from . import transition_table as connection
-from . import tunnel_table as tunnel
-from .transition_table import Impossible, Row
+from .tables import body_table as body
+from .tables import parsing_table as parsing
+from .tables import pool_table as pool
+from .tables import transition_table as connection
+from .tables import tunnel_table as tunnel
+from .tables.transition_table import Impossible, Row
 
 SPEC = ChartSpec.of(ConnectionLifecycle)
 

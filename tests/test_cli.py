@@ -27,9 +27,8 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 
 from httpchart.protocol.fetch import Fetch, FetchError, describe, run
-
-from .servers import SMALL, Authority, Content, TwistedWebServer
-from .tinyproxy import environment
+from localservers.servers import SMALL, Authority, Content, TwistedWebServer
+from localservers.tinyproxy import environment
 
 COMMAND = [sys.executable, "-m", "httpchart.protocol"]
 TRACE_LINE = re.compile(r" *[0-9]+\.[0-9]ms  #([0-9]+)  (.*)")

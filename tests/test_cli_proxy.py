@@ -17,8 +17,8 @@ from twisted.internet import reactor
 from twisted.internet.utils import getProcessOutputAndValue
 from twisted.trial.unittest import TestCase
 
-from .servers import SMALL, Authority, Content, TwistedWebServer, _free_port
-from .tinyproxy import PROXY_USER, TinyProxy, environment
+from localservers.servers import SMALL, Authority, Content, TwistedWebServer, _free_port
+from localservers.tinyproxy import PROXY_USER, TinyProxy, environment
 
 
 @pytest.mark.usefixtures("served", "tinyproxy")

@@ -24,7 +24,7 @@ from twisted.web.http_headers import Headers
 from httpchart.protocol import BodyDiscarded, HTTP11ClientProtocol, Response
 from httpchart.statechart import LifecycleError
 
-from .client_kit import Collect
+from .support.client_kit import Collect
 
 LIMIT = Response.drain_limit
 HOST = Headers({b"host": [b"example.com"]})

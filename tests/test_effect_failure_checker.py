@@ -1,8 +1,8 @@
 """
 The error path, explored exhaustively: from every configuration the
-sequence checker reaches (tests/checker.py), every input, with each effect
+sequence checker reaches (tests/support/checker.py), every input, with each effect
 that input's step runs broken in turn (it raises L{EffectBroke} instead of
-acting; see L{tests.rig.spied}).  After the failing step:
+acting; see L{tests.support.rig.spied}).  After the failing step:
 
   - nothing raised out of the protocol, and the step is over;
   - the transitions are rows of the table, chaining, and end in the error
@@ -43,7 +43,7 @@ from twisted.web._newclient import ResponseFailed
 
 from httpchart.protocol import HTTP11ClientProtocol
 
-from .checker import (
+from .support.checker import (
     DOCUMENTED_FAILURES,
     TABLE_RECORDS,
     Edge,
@@ -55,10 +55,10 @@ from .checker import (
     frozen_heap,
     start,
 )
-from .rig import EffectBroke, SpyProtocol, spied
-from .sequences import ALPHABET, BY_NAME, Input
+from .support.rig import EffectBroke, SpyProtocol, spied
+from .support.sequences import ALPHABET, BY_NAME, Input
+from .tables.transition_table import CL, A, Q
 from .test_protocol_table import _effects_run
-from .transition_table import CL, A, Q
 
 DEPTH = max(int(os.environ.get("HTTPCHART_CHECK_DEPTH", "10")) - 4, 3)
 REFERENCE_DEPTH = max(DEPTH - 2, 2)

@@ -28,7 +28,7 @@ from httpchart.protocol import HTTP11ClientProtocol
 from httpchart.statechart import Charted, ChartSpec, ReferenceEngine
 from httpchart.statechart.declare import Chart, Input, event, goes, state
 
-from .rig import EffectBroke, Rig
+from .support.rig import EffectBroke, Rig
 from .test_protocol_table import COMPLETE_EMPTY, HEAD_LENGTH_10
 
 ENGINES = ["compiled", "reference"]

@@ -34,9 +34,9 @@ from twisted.web.http_headers import Headers
 from twisted.web.iweb import IBodyProducer, IResponse
 
 from httpchart.protocol import BodyDiscarded, BodyTooLarge, HTTPConnectionPool, Response
+from localservers.servers import LARGE, SMALL, Authority, Content, Nginx, TwistedWebServer
 
-from .client_kit import Chunks, Collect, Digest, Stalled, Tracker, connection_of, read
-from .servers import LARGE, SMALL, Authority, Content, Nginx, TwistedWebServer
+from .support.client_kit import Chunks, Collect, Digest, Stalled, Tracker, connection_of, read
 
 UPLOAD = bytes(range(256)) * 1024 + b"tail"
 PARTS = [b"first part, ", b"second part, ", b"x" * 70000, b", last part"]

@@ -29,9 +29,9 @@ from twisted.web.client import Agent, readBody
 from twisted.web.http import _DataLoss
 from twisted.web.http_headers import Headers
 
-from .faulty import BODY, FaultyServer
-from .hostile_client import describe
-from .load import SCALE, MeteredPool, drive
+from .support.faulty import BODY, FaultyServer
+from .support.hostile_client import describe
+from .support.load import SCALE, MeteredPool, drive
 
 RATE = 0.05
 SEED = 20261124

@@ -1,5 +1,5 @@
 """
-Hostile servers over loopback: every case of L{tests.hostile_corpus}, played
+Hostile servers over loopback: every case of L{tests.support.hostile_corpus}, played
 by a scripted server on 127.0.0.1, against httpchart's pool under Twisted's
 C{Agent} (or one httpchart connection used directly), and again against
 Twisted's own pool and class.
@@ -26,10 +26,10 @@ from twisted.internet import reactor
 from twisted.internet.defer import Deferred
 from twisted.trial.unittest import TestCase
 
-from .hostile_client import RUN_TIMEOUT, Flavour, Observed, Run
-from .hostile_corpus import CORPUS, Case, Twisted
-from .hostile_doc import PAGE, render
-from .scripted import GOOD_BODY
+from .support.hostile_client import RUN_TIMEOUT, Flavour, Observed, Run
+from .support.hostile_corpus import CORPUS, Case, Twisted
+from .support.hostile_doc import PAGE, render
+from .support.scripted import GOOD_BODY
 
 
 def _play(case: Case, flavour: Flavour) -> Deferred[Observed]:

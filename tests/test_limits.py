@@ -37,9 +37,9 @@ from httpchart.protocol import (
     MalformedResponse,
 )
 
-from .client_kit import Collect
-from .hostile_client import Answered, Exchange, Failed, Run
-from .scripted import AwaitRequest, Close, Stream
+from .support.client_kit import Collect
+from .support.hostile_client import Answered, Exchange, Failed, Run
+from .support.scripted import AwaitRequest, Close, Stream
 
 KIB = 1024
 MB = 1024 * 1024

@@ -20,8 +20,9 @@ from twisted.internet import reactor
 from twisted.trial.unittest import TestCase
 from twisted.web.client import Agent, readBody
 
-from .load import MIB, SCALE, MeteredPool, drive
-from .servers import SMALL, Nginx
+from localservers.servers import SMALL, Nginx
+
+from .support.load import MIB, SCALE, MeteredPool, drive
 
 # Resident memory may grow this much between the end of the warm-up and the
 # end of the run: the allocator's slack, not a per-request leak (100,000

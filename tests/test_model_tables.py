@@ -1,7 +1,7 @@
 """
 The running parser and response follow every cell of their tables.
 
-Each row of tests/parsing_table.py and tests/body_table.py has a scenario
+Each row of tests/tables/parsing_table.py and tests/tables/body_table.py has a scenario
 that drives a real LLHTTPParser (bytes, the connection's loss) or a real
 Response (the parser-facing calls and deliverBody) into the row's state and
 makes the row's event happen.  The test checks that the row's transition
@@ -32,9 +32,9 @@ from twisted.web.http_headers import Headers
 from httpchart.protocol import LLHTTPParser, Response
 from httpchart.statechart import ChartSpec, LifecycleError, ReferenceEngine, TransitionRecord
 
-from . import body_table, parsing_table
-from .rig import spied
-from .transition_table import Impossible, Row
+from .support.rig import spied
+from .tables import body_table, parsing_table
+from .tables.transition_table import Impossible, Row
 
 
 class Consumer(Protocol):

@@ -134,7 +134,7 @@ def test_wheel_holds_only_the_httpchart_packages(wheel: Path) -> None:
     assert shipped == expected
     for package in PACKAGES:
         assert f"httpchart/{package}/py.typed" in names
-    assert not any(re.search(r"(^|/)(tests?|bench)(/|$)", name) for name in names)
+    assert not any(re.search(r"(^|/)(tests?|bench|localservers)(/|$)", name) for name in names)
     assert f"{info}/licenses/LICENSE" in names
     entry_points = zipfile.ZipFile(wheel).read(f"{info}/entry_points.txt").decode()
     assert "httpchart = httpchart.protocol.cli:main" in entry_points
@@ -167,6 +167,14 @@ def test_source_distribution_holds_what_a_user_and_a_packager_read(sdist: Path) 
     assert {"README.md", "CHANGELOG.md", "LICENSE", "pyproject.toml", "PKG-INFO"} <= names
     assert {f"{package}/py.typed" for package in PACKAGES} <= names
     assert {"tests/test_packaging.py", "docs/conf.py", "docs/index.md"} <= names
+    # The tests run from the source distribution: their shared helpers, their
+    # tables and the real servers they start come with them.
+    assert {
+        "tests/support/rig.py",
+        "tests/tables/transition_table.py",
+        "localservers/servers.py",
+        "localservers/tinyproxy.py",
+    } <= names
     assert not any(name.startswith(("bench/", ".ci/")) or "__pycache__" in name for name in names)
 
 

@@ -35,7 +35,7 @@ from httpchart.protocol.pool_host import POOL_EVENTS
 from httpchart.statechart import ChartSpec, TransitionRecord
 from httpchart.statechart.pool import HostPool
 
-from .client_kit import read
+from .support.client_kit import read
 
 RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 

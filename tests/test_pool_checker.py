@@ -1,5 +1,5 @@
 """
-The exhaustive checker of the pool (tests/pool_checker.py): every sequence
+The exhaustive checker of the pool (tests/support/pool_checker.py): every sequence
 of the pool's inputs up to a depth keeps the pool's invariants, takes only
 transitions of the pool's table, and takes every one of them; the
 reference engine takes the same transitions as the compiled one.
@@ -18,8 +18,8 @@ from collections.abc import Callable
 from httpchart.protocol import HTTPConnectionPool
 from httpchart.statechart import TransitionRecord
 
-from . import pool_table
-from .pool_checker import INPUTS, ReferencePool, explore
+from .support.pool_checker import INPUTS, ReferencePool, explore
+from .tables import pool_table
 
 DEPTH = int(os.environ.get("HTTPCHART_POOL_CHECK_DEPTH", "5"))
 REFERENCE_DEPTH = max(1, DEPTH - 2)

@@ -39,9 +39,9 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Site
 
 from httpchart.protocol import HTTPConnectionPool, PoolWaitTimeout
+from localservers.servers import SMALL, Authority, Content, Nginx, TwistedWebServer
 
-from .client_kit import connection_of
-from .servers import SMALL, Authority, Content, Nginx, TwistedWebServer
+from .support.client_kit import connection_of
 
 # Intervals between requests, as fractions of the server's idle timeout:
 # below it, at it, and above it.

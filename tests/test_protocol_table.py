@@ -1,8 +1,8 @@
 """
 The running protocol does what every cell of the transition table says.
 
-For each row of tests/transition_table.py a scenario brings a fresh connection
-(with fake transport, requests and a spying parser, see tests/rig.py) into
+For each row of tests/tables/transition_table.py a scenario brings a fresh connection
+(with fake transport, requests and a spying parser, see tests/support/rig.py) into
 the row's state through public calls, then triggers the row's event.  The
 test then checks that:
 
@@ -19,7 +19,7 @@ test then checks that:
     error.
 
 The error path (effect_failed) is reached through public calls with one
-effect of the connection broken on purpose (see L{tests.rig.spied}): the
+effect of the connection broken on purpose (see L{tests.support.rig.spied}): the
 transition whose effect raises skips its later effects, and what the fakes
 see is written out by hand for each scenario.
 
@@ -42,8 +42,8 @@ from twisted.web._newclient import ParseError
 
 from httpchart.statechart import LifecycleError, TransitionRecord
 
-from .rig import Rig, WriteBroke
-from .transition_table import CL, GF, IMPOSSIBLE, ROWS, TARR, A, Impossible, Q, Row, T, W
+from .support.rig import Rig, WriteBroke
+from .tables.transition_table import CL, GF, IMPOSSIBLE, ROWS, TARR, A, Impossible, Q, Row, T, W
 
 HEAD_LENGTH_10 = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"
 HEAD_CLOSE_DELIMITED = b"HTTP/1.1 200 OK\r\n\r\n"

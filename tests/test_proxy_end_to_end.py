@@ -36,10 +36,10 @@ from httpchart.protocol import (
     TunnelTimeout,
     environment_agent,
 )
+from localservers.servers import SMALL, Authority, Content, Nginx, TwistedWebServer, _free_port
+from localservers.tinyproxy import PROXY_USER, TinyProxy
 
-from .client_kit import Chunks, Tracker, connection_of, read
-from .servers import SMALL, Authority, Content, Nginx, TwistedWebServer, _free_port
-from .tinyproxy import PROXY_USER, TinyProxy
+from .support.client_kit import Chunks, Tracker, connection_of, read
 
 UPLOAD = bytes(range(256)) * 512 + b"tail"
 PARTS = [b"first part, ", b"second part, ", b"x" * 70000, b", last part"]

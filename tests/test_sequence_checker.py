@@ -1,6 +1,6 @@
 """
 Every sequence of lifecycle inputs up to a depth keeps every promise the
-connection makes (tests/checker.py says which), on both engines.
+connection makes (tests/support/checker.py says which), on both engines.
 
 The depth is C{HTTPCHART_CHECK_DEPTH} (10 by default; C{make check-deep}
 goes further).  The reference engine is slow, so it runs four inputs
@@ -27,10 +27,10 @@ from twisted.web._newclient import RequestGenerationFailed
 from httpchart.protocol import HTTP11ClientProtocol
 from httpchart.statechart import TransitionRecord
 
-from .checker import TABLE_RECORDS, Run, Violation, explore, fingerprint
-from .rig import spied
+from .support.checker import TABLE_RECORDS, Run, Violation, explore, fingerprint
+from .support.rig import spied
+from .tables.transition_table import ROWS, A, Q
 from .test_protocol_table import SCENARIOS
-from .transition_table import ROWS, A, Q
 
 DEPTH = int(os.environ.get("HTTPCHART_CHECK_DEPTH", "10"))
 REFERENCE_DEPTH = max(DEPTH - 4, 3)

@@ -1,6 +1,6 @@
 """
 Every sequence of tunnel inputs up to a depth keeps every promise the
-tunnel's set-up makes (tests/tunnel_checker.py says which), on both engines,
+tunnel's set-up makes (tests/support/tunnel_checker.py says which), on both engines,
 and reaches every row of its table.
 
 The depth is C{HTTPCHART_TUNNEL_CHECK_DEPTH} (7 by default: some 1.4 million
@@ -21,8 +21,8 @@ from twisted.python.failure import Failure
 from httpchart.protocol import OriginTLSFailed
 from httpchart.protocol.tunnel import Tunnel
 
-from .rig import spied
-from .tunnel_checker import TABLE_RECORDS, TunnelViolation, explore
+from .support.rig import spied
+from .support.tunnel_checker import TABLE_RECORDS, TunnelViolation, explore
 
 DEPTH = int(os.environ.get("HTTPCHART_TUNNEL_CHECK_DEPTH", "7"))
 REFERENCE_DEPTH = max(DEPTH - 2, 4)

@@ -1,7 +1,7 @@
 """
-A real Tunnel follows every cell of tests/tunnel_table.py, on both engines.
+A real Tunnel follows every cell of tests/tables/tunnel_table.py, on both engines.
 
-Each row has a scenario: inputs that bring a tunnel (tests/tunnel_rig.py)
+Each row has a scenario: inputs that bring a tunnel (tests/support/tunnel_rig.py)
 into the row's state, then the input that makes the row's event happen.  The
 test checks that the row's transition was taken, that every transition the
 input caused is a row, that the effects ran in the declared order, and what
@@ -31,9 +31,9 @@ from httpchart.protocol import (
 from httpchart.protocol.tunnel import ReplyHead
 from httpchart.statechart import LifecycleError, TransitionRecord
 
-from . import tunnel_table as t
-from .transition_table import Impossible, Row
-from .tunnel_rig import TunnelRig, tls_error
+from .support.tunnel_rig import TunnelRig, tls_error
+from .tables import tunnel_table as t
+from .tables.transition_table import Impossible, Row
 
 OK = b"HTTP/1.1 200 Connection established\r\n\r\n"
 REFUSED = b"HTTP/1.1 500 Unable to connect\r\nContent-Length: 8\r\n\r\n"

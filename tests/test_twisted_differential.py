@@ -3,12 +3,12 @@ httpchart's connection against Twisted's own HTTP11ClientProtocol, on the
 same random input sequences (Hypothesis stateful testing).
 
 Each example drives both connections through the inputs of
-tests/sequences.py and compares them after every step; tests/
-twisted_differences.py says what is compared and lists, in one place, every
-deliberate difference, which must match docs/differences.md.  Any other
-difference fails the test with the sequence that shows it.  httpchart's own
-promises (tests/checker.py) are checked at every step as well, also after
-the comparison has ended.
+tests/support/sequences.py and compares them after every step;
+tests/support/twisted_differences.py says what is compared and lists, in one
+place, every deliberate difference, which must match docs/differences.md.
+Any other difference fails the test with the sequence that shows it.
+httpchart's own promises (tests/support/checker.py) are checked at every step
+as well, also after the comparison has ended.
 
 The run is bounded and deterministic: a fixed number of examples and steps,
 derandomized, with no example database.
@@ -28,9 +28,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule, run_state_machine_as_test
 from twisted.logger import globalLogPublisher
 
-from .checker import frozen_heap
-from .sequences import ALPHABET, Input, pending_write
-from .twisted_differences import DIFFERENCES, NORMALISED, Difference, Twins, replay, titles
+from .support.checker import frozen_heap
+from .support.sequences import ALPHABET, Input, pending_write
+from .support.twisted_differences import DIFFERENCES, NORMALISED, Difference, Twins, replay, titles
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "differences.md"
 

@@ -1,17 +1,17 @@
 """
 The exhaustive checker, for the tunnel's set-up: every sequence of tunnel
 inputs (L{ALPHABET}) up to a depth, driven through a real L{Tunnel} with the
-fakes of tests/tunnel_rig.py, with the tunnel's promises checked after every
+fakes of tests/support/tunnel_rig.py, with the tunnel's promises checked after every
 step.
 
-As for the connection (tests/checker.py), a configuration is expanded once:
+As for the connection (tests/support/checker.py), a configuration is expanded once:
 L{fingerprint} says what a configuration is, and to take a step from one the
 checker replays the sequence that first reached it on a fresh tunnel.
 
 After every step, L{check_step} checks:
 
   - nothing raised out of the tunnel's public calls;
-  - every transition taken is a row of tests/tunnel_table.py, the rows chain
+  - every transition taken is a row of tests/tables/tunnel_table.py, the rows chain
     from the state before the step to the state after it, and the effects
     that ran are exactly the rows' effects, in order;
   - the set-up's Deferred fires at most once; it has fired exactly in OPEN,
@@ -53,7 +53,7 @@ from httpchart.protocol import (
 )
 from httpchart.statechart import TransitionRecord
 
-from . import tunnel_table as t
+from ..tables import tunnel_table as t
 from .checker import frozen_heap
 from .tunnel_rig import SpyTunnel, TunnelRig, tls_error
 

@@ -1,7 +1,7 @@
 """
 The inputs a connection's life is made of, as steps on a L{Rig}.
 
-This is the alphabet both the exhaustive checker (tests/checker.py) and the
+This is the alphabet both the exhaustive checker (tests/support/checker.py) and the
 differential test against Twisted (tests/test_twisted_differential.py) draw
 their sequences from: the application issues a request (persistent or not,
 whose write finishes at once, fails at once or is left pending), the pending

@@ -1,7 +1,7 @@
 """
 An exhaustive checker of the connection's lifecycle: every sequence of inputs
-from tests/sequences.py, up to a depth, driven through the real protocol with
-the fakes of tests/rig.py, with the connection's promises checked after
+from tests/support/sequences.py, up to a depth, driven through the real protocol with
+the fakes of tests/support/rig.py, with the connection's promises checked after
 every step.
 
 Sequences are enumerated depth first.  Two sequences that leave the
@@ -25,7 +25,7 @@ After every step, L{check_step} checks:
   - no effect raised (the connection's error path, effect_failed, is
     explored by tests/test_effect_failure_checker.py, which breaks effects
     on purpose);
-  - every transition taken is a row of tests/transition_table.py, the rows
+  - every transition taken is a row of tests/tables/transition_table.py, the rows
     chain from the state before the step to the state after it, and the
     effects that ran (spied on) are exactly the rows' effects, in order; what
     the transport saw (closed, aborted, resumed) and what was logged match
@@ -76,9 +76,9 @@ from twisted.web.iweb import IResponse
 
 from httpchart.statechart import TransitionRecord
 
+from ..tables.transition_table import CL, GF, ROWS, TARR, A, Q, T, W
 from .rig import Caller, Rig, SpyParser, SpyProtocol, WriteBroke
 from .sequences import ALPHABET, COMPLETE, COMPLETE_CLOSE, Input, pending_write
-from .transition_table import CL, GF, ROWS, TARR, A, Q, T, W
 
 TABLE_RECORDS = frozenset(TransitionRecord(r.state, r.event, r.target, r.effects) for r in ROWS)
 DOCUMENTED_FAILURES = (

@@ -1,6 +1,6 @@
 """
 A raw TCP server on loopback that plays a script: the hostile servers of
-the corpus in L{tests.hostile_corpus} are each a few lines of data for it.
+the corpus in L{tests.support.hostile_corpus} are each a few lines of data for it.
 
 A script is a sequence of steps run in order on one accepted connection:
 write bytes (L{Send}, L{Stream}), wait for the client (L{AwaitRequest},
@@ -115,7 +115,7 @@ class Wire:
     What the server knows of the client side of each connection, by the
     client's local port: how many bytes it has read, and whether it has
     lost the connection.  Client connections report to it (see
-    L{tests.hostile_client}); the server pokes it when its own connections
+    L{tests.support.hostile_client}); the server pokes it when its own connections
     change, and it fires the Deferreds of L{when} whose condition came true.
     """
 

@@ -1,5 +1,5 @@
 """
-Runs one case of the hostile-server corpus (L{tests.hostile_corpus}) against
+Runs one case of the hostile-server corpus (L{tests.support.hostile_corpus}) against
 a L{ScriptedServer}, through Twisted's C{Agent} on a connection pool, or
 directly through a connection, and reports what the client made of it.
 

@@ -1,6 +1,6 @@
 """
 The response parser's transition table, written down by hand: every
-(state, event) cell of ResponseParsing.  See tests/transition_table.py for
+(state, event) cell of ResponseParsing.  See tests/tables/transition_table.py for
 the form.
 """
 

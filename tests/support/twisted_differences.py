@@ -3,9 +3,9 @@ httpchart's connection and Twisted's, side by side on the same inputs, and
 the one list of the ways they are allowed to differ.
 
 L{Twins} drives an httpchart connection (through the exhaustive checker's
-L{advance}, so that every promise of tests/checker.py is checked on the way)
+L{advance}, so that every promise of tests/support/checker.py is checked on the way)
 and Twisted's own C{HTTP11ClientProtocol}, each with the fakes of
-tests/rig.py, through the same inputs of tests/sequences.py.  After every
+tests/support/rig.py, through the same inputs of tests/support/sequences.py.  After every
 input it compares what each did (L{Observation}): the state, what raised,
 every request Deferred's outcome, the abort() Deferreds, what was done to
 the transport and whether it is left paused, stopWriting, the quiescent
@@ -29,10 +29,10 @@ from twisted.python.failure import Failure
 from twisted.web._newclient import ParseError
 from twisted.web.iweb import IResponse
 
+from ..tables.transition_table import CL, GF, TARR, A, Q, T, W
 from .checker import Run, advance, applying, start
 from .rig import Rig, TwistedRig
 from .sequences import BY_NAME, Input
-from .transition_table import CL, GF, TARR, A, Q, T, W
 
 NORMALISED = {
     "Bytes after the connection is lost": "A transport never delivers bytes after "

@@ -2,7 +2,7 @@
 Renders docs/hostile.md from the hostile-server corpus, so that the page
 lists exactly the cases the tests run, with the outcomes they prove.
 
-    python -m tests.hostile_doc        # rewrite docs/hostile.md (make hostile-doc)
+    python -m tests.support.hostile_doc  # rewrite docs/hostile.md (make hostile-doc)
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from pathlib import Path
 from .hostile_client import Answered, Failed, Outcome
 from .hostile_corpus import CORPUS, Case
 
-PAGE = Path(__file__).resolve().parent.parent / "docs" / "hostile.md"
+PAGE = Path(__file__).resolve().parent.parent.parent / "docs" / "hostile.md"
 
 _INTRO = """\
-<!-- Generated from tests/hostile_corpus.py; regenerate with `make hostile-doc`, do not edit. -->
+<!-- Generated from tests/support/hostile_corpus.py by `make hostile-doc`; do not edit. -->
 
 # Hostile servers
 
@@ -28,7 +28,7 @@ error.  This page lists every server behaviour of httpchart's hostile corpus
 under Twisted's `Agent` (or one httpchart `HTTP11ClientProtocol` used
 directly, where the case says so), and against Twisted's own pool and class.
 
-The server is a scripted TCP server on 127.0.0.1 (`tests/scripted.py`) that
+The server is a scripted TCP server on 127.0.0.1 (`tests/support/scripted.py`) that
 plays each case's writes, closes (FIN) and resets (RST, with SO_LINGER 0),
 and waits for the client to have read what it sent before going on, so that
 every case is deterministic.  For httpchart, every case also proves that:

@@ -5,7 +5,7 @@ where it differs, for Twisted's own pool and class.
 
 Every case is a test in L{tests.test_hostile} (run on both clients), and
 the table in docs/hostile.md is rendered from this data
-(L{tests.hostile_doc}), so what the documentation says is what the tests
+(L{tests.support.hostile_doc}), so what the documentation says is what the tests
 prove.
 """
 
