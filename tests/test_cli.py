@@ -224,8 +224,8 @@ class TestAgainstALoopbackServer(TestCase):
             "WAITING --response_done--> QUIESCENT  / resume_transport, notify_quiescent, "
             "release_parser",
             "QUIESCENT --abort--> ABORTING  / add_abort_waiter, abort_transport",
-            "ABORTING --connection_lost--> CONNECTION_LOST  / abort_parser, fire_abort_waiters, "
-            "notify_lost",
+            "ABORTING --connection_lost--> CONNECTION_LOST  / notify_lost, abort_parser, "
+            "fire_abort_waiters",
         ]
         # The pool's key is #1: it opens the connection, keeps it idle, and
         # closes it when the command ends.

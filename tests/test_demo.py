@@ -24,7 +24,10 @@ def test_demo_session_shows_reuse_failure_and_abort() -> None:
     assert out.count("connected from local port") == 3
     assert "#1  WAITING --response_done--> QUIESCENT  / lose_transport, release_parser" in out
     assert "#1  QUIESCENT --connection_lost--> CONNECTION_LOST" in out
-    assert "#2  WAITING --connection_lost--> CONNECTION_LOST  / disconnect_parser" in out
+    lost_while_waiting = (
+        "#2  WAITING --connection_lost--> CONNECTION_LOST  / notify_lost, disconnect_parser"
+    )
+    assert lost_while_waiting in out
     assert "the request failed: ResponseFailed([ConnectionDone, _DataLoss])" in out
     assert "#3  ABORTING --connection_lost--> CONNECTION_LOST" in out
     assert out.count("response 200 OK") == 3
