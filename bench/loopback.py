@@ -1,7 +1,8 @@
 """
 Requests per second over loopback against a local nginx, with several
 persistent connections: Twisted's Agent and pool, Twisted's Agent on
-httpchart's pool, httpchart's Agent, aiohttp, and a minimal httptools
+httpchart's pool, httpchart's Agent (with the pool's default timeouts, with
+none, and with all three limits set), aiohttp, and a minimal httptools
 protocol, measured in the same run.
 
 nginx (Debian's, as the end-to-end tests start it) serves a small file on
@@ -27,7 +28,15 @@ sys.path.insert(0, str(ROOT))
 
 from tests.servers import Authority, running_nginx, write_content  # noqa: E402
 
-CLIENTS = ("twisted", "twisted-agent-httpchart-pool", "httpchart", "aiohttp", "httptools")
+CLIENTS = (
+    "twisted",
+    "twisted-agent-httpchart-pool",
+    "httpchart",
+    "httpchart-timeouts-off",
+    "httpchart-all-timeouts",
+    "aiohttp",
+    "httptools",
+)
 
 
 @dataclass

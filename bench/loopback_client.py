@@ -8,7 +8,10 @@ The clients:
 
   - C{twisted}: Twisted's Agent and HTTPConnectionPool;
   - C{twisted-agent-httpchart-pool}: Twisted's Agent on httpchart's pool;
-  - C{httpchart}: httpchart's Agent on httpchart's pool;
+  - C{httpchart}: httpchart's Agent on httpchart's pool, whose connections
+    have its default timeouts (response and read);
+  - C{httpchart-timeouts-off}: the same with C{timeouts=None};
+  - C{httpchart-all-timeouts}: the same with response, read and total set;
   - C{aiohttp}: aiohttp's client session, on asyncio;
   - C{httptools}: a minimal Twisted protocol that writes the request and
     parses the response with httptools and nothing else, the practical
@@ -51,17 +54,20 @@ def _twisted(url: str, concurrency: int, flavour: str) -> Callable[[int], Awaita
     from twisted.web import client
     from twisted.web.client import readBody
 
-    from httpchart.protocol import Agent, HTTPConnectionPool
+    from httpchart.protocol import Agent, HTTPConnectionPool, Timeouts
 
     pool: Any
     if flavour == "twisted":
         pool = client.HTTPConnectionPool(reactor)
+    elif flavour == "httpchart-timeouts-off":
+        pool = HTTPConnectionPool(reactor, timeouts=None)
+    elif flavour == "httpchart-all-timeouts":
+        pool = HTTPConnectionPool(reactor, timeouts=Timeouts(response=300, read=300, total=600))
     else:
         pool = HTTPConnectionPool(reactor)
     pool.maxPersistentPerHost = concurrency
-    agent = (
-        Agent(reactor, pool=pool) if flavour == "httpchart" else client.Agent(reactor, pool=pool)
-    )
+    ours = flavour.startswith("httpchart")
+    agent = Agent(reactor, pool=pool) if ours else client.Agent(reactor, pool=pool)
     target = url.encode()
 
     async def worker(share: int) -> int:

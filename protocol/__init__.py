@@ -9,10 +9,12 @@ from .client import ClientRequest, HTTP11ClientProtocol, Observer
 from .llhttp import HeadTooLarge, LLHTTPParser, MalformedResponse
 from .observe import ConnectionObserver, Trace, log_transition
 from .parser import ParserFactory, ResponseParser, TwistedParser
-from .pool import HTTP11ClientFactory, HTTPConnectionPool
+from .pool import POOL_TIMEOUTS, HTTP11ClientFactory, HTTPConnectionPool
 from .response import Response
+from .timeouts import TimedOut, Timeouts
 
 __all__ = [
+    "POOL_TIMEOUTS",
     "Agent",
     "ClientRequest",
     "ConnectionObserver",
@@ -26,6 +28,8 @@ __all__ = [
     "ParserFactory",
     "Response",
     "ResponseParser",
+    "TimedOut",
+    "Timeouts",
     "Trace",
     "TwistedParser",
     "log_transition",

@@ -37,7 +37,7 @@ long, so the response fails with an unexplained ConnectionDone.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from httptools import (
@@ -58,6 +58,7 @@ from httpchart.statechart import Charted, ResponseParsing
 
 from .parser import Finisher
 from .response import CONNECTION_CONTROL, Response
+from .timeouts import TimedOut
 
 _CONTROL_LENGTHS = frozenset(len(name) for name in CONNECTION_CONTROL)
 _BODILESS_STATUS = frozenset({204, 304})
@@ -135,6 +136,8 @@ class LLHTTPParser(Charted):
     _fed_body = False
     _in_trailers = False
     _last_read = b""
+    continued: Callable[[], object] | None = None
+    """Called when an interim C{100 Continue} response is read."""
 
     def __init__(self, request: Any, finisher: Finisher, transport: Any) -> None:
         self.request = request
@@ -324,9 +327,14 @@ class LLHTTPParser(Charted):
     def _received(self) -> bool:
         return self._any_bytes
 
+    def _timed_out(self, reason: Failure) -> bool:
+        return reason.check(TimedOut) is not None
+
     # Effects
 
     def _skip_informational(self) -> None:
+        if self._code == 100 and self.continued is not None:
+            self.continued()
         self._log.info("Ignoring unexpected {code} response", code=self._code)
         self._fields = []
         self._connection = ()

@@ -28,8 +28,17 @@ from twisted.web import client
 
 from .client import HTTP11ClientProtocol
 from .observe import ConnectionObserver
+from .timeouts import Timeouts
 
 QuiescentCallback = Callable[[HTTP11ClientProtocol], object]
+
+POOL_TIMEOUTS = Timeouts(response=300.0, read=300.0, total=None, expect_continue=1.0)
+"""
+The timeouts of an L{HTTPConnectionPool}'s connections unless it is given
+others: five minutes for the response's head once the request is written,
+and five minutes of silence while a response is read; no total limit,
+since a large download may rightly take longer.
+"""
 
 # Connection numbers are shared by every pool in the process, so that the
 # transitions of connections from different pools never share a number in a
@@ -58,6 +67,8 @@ class HTTP11ClientFactory(Factory[HTTP11ClientProtocol]):
         *,
         protocol: type[HTTP11ClientProtocol] = HTTP11ClientProtocol,
         observer: ConnectionObserver | None = None,
+        timeouts: Timeouts | None = None,
+        clock: Any = None,
     ) -> None:
         """
         @param quiescentCallback: Given to every connection: the pool takes
@@ -68,15 +79,22 @@ class HTTP11ClientFactory(Factory[HTTP11ClientProtocol]):
         self._metadata = metadata
         self.protocol = protocol
         self.observer = observer
+        self.timeouts = timeouts
+        self.clock = clock
 
     def __repr__(self) -> str:
         return f"HTTP11ClientFactory({self._quiescentCallback!r}, {self._metadata})"
 
     def buildProtocol(self, addr: IAddress | None) -> HTTP11ClientProtocol:
         if self.observer is None:
-            return self.protocol(self._quiescentCallback)
+            return self.protocol(self._quiescentCallback, timeouts=self.timeouts, clock=self.clock)
         number = next(_numbers)
-        return self.protocol(self._quiescentCallback, observer=partial(self.observer, number))
+        return self.protocol(
+            self._quiescentCallback,
+            observer=partial(self.observer, number),
+            timeouts=self.timeouts,
+            clock=self.clock,
+        )
 
 
 class HTTPConnectionPool(client.HTTPConnectionPool):
@@ -96,9 +114,11 @@ class HTTPConnectionPool(client.HTTPConnectionPool):
         persistent: bool = True,
         *,
         observer: ConnectionObserver | None = None,
+        timeouts: Timeouts | None = POOL_TIMEOUTS,
     ) -> None:
         """
-        @param reactor: The reactor used for connection timeouts.
+        @param reactor: The reactor used for connection timeouts and the
+            connections' timers.
         @param persistent: Whether connections are kept for further requests
             (Twisted's default pool for a bare L{Agent} is not persistent).
         @param observer: Called with a connection number and the
@@ -106,9 +126,13 @@ class HTTPConnectionPool(client.HTTPConnectionPool):
             pool opens; L{httpchart.protocol.observe.log_transition} turns
             them into log events.  Without one, connections are not observed
             at all.
+        @param timeouts: The L{Timeouts} of every connection this pool
+            opens (L{POOL_TIMEOUTS} unless given; C{None} for none but
+            the default C{expect_continue}).
         """
         super().__init__(reactor, persistent)  # type: ignore[no-untyped-call]
         self.observer = observer
+        self.timeouts = timeouts
 
     def closeCachedConnections(self) -> Deferred[None]:
         """
@@ -127,5 +151,10 @@ class HTTPConnectionPool(client.HTTPConnectionPool):
         self, quiescentCallback: QuiescentCallback, metadata: str
     ) -> HTTP11ClientFactory:
         return HTTP11ClientFactory(
-            quiescentCallback, metadata, protocol=self.protocol, observer=self.observer
+            quiescentCallback,
+            metadata,
+            protocol=self.protocol,
+            observer=self.observer,
+            timeouts=self.timeouts,
+            clock=self._reactor,
         )

@@ -73,6 +73,7 @@ class ResponseParsing(StateChart[Any]):
         "chunked": "The body is chunked (Transfer-Encoding ends with chunked).",
         "sized": "The body's length is given by Content-Length.",
         "received": "At least one byte of the response arrived.",
+        "timed_out": "The connection gave the parser up because one of its timers expired.",
     }
 
     head = state(
@@ -207,8 +208,17 @@ class ResponseParsing(StateChart[Any]):
         | goes(
             until_close,
             finished,
+            unless=("timed_out",),
             effects=("announce_complete", "finish_body_uncertain"),
             doc="The close is the end of the body.",
+        )
+        | goes(
+            until_close,
+            failed,
+            cond=("timed_out",),
+            effects=("fail_body",),
+            doc="The server went silent or slow and a timer ended the "
+            "connection: that is no end of the body, which fails.",
         )
         | goes(
             done,

@@ -19,12 +19,20 @@ def test_demo_session_shows_reuse_failure_and_abort() -> None:
     )
     assert finished.returncode == 0, finished.stderr
     out = finished.stdout
-    reused = "#1  WAITING --response_done--> QUIESCENT  / resume_transport, notify_quiescent"
+    reused = (
+        "#1  WAITING --response_done--> QUIESCENT  / stop_timers, resume_transport, "
+        "notify_quiescent"
+    )
     assert out.count(reused) == 2
     assert out.count("connected from local port") == 3
-    assert "#1  WAITING --response_done--> QUIESCENT  / lose_transport, release_parser" in out
+    assert (
+        "#1  WAITING --response_done--> QUIESCENT  / stop_timers, lose_transport, release_parser"
+        in out
+    )
     assert "#1  QUIESCENT --connection_lost--> CONNECTION_LOST" in out
-    assert "#2  WAITING --connection_lost--> CONNECTION_LOST  / disconnect_parser" in out
+    assert (
+        "#2  WAITING --connection_lost--> CONNECTION_LOST  / stop_timers, disconnect_parser" in out
+    )
     assert "the request failed: ResponseFailed([ConnectionDone, _DataLoss])" in out
     assert "#3  ABORTING --connection_lost--> CONNECTION_LOST" in out
     assert out.count("response 200 OK") == 3

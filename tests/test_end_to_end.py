@@ -34,7 +34,7 @@ from twisted.web.iweb import IBodyProducer, IResponse
 
 from httpchart.protocol import HTTPConnectionPool
 
-from .client_kit import Chunks, Digest, Stalled, Tracker, connection_of, read
+from .client_kit import Chunks, Digest, Stalled, Tracker, Untouched, connection_of, read
 from .servers import LARGE, SMALL, Authority, Content, Nginx, TwistedWebServer
 
 UPLOAD = bytes(range(256)) * 1024 + b"tail"
@@ -272,6 +272,22 @@ class TestTwistedWebServer(EndToEnd, TestCase):
     async def test_post_chunked(self) -> None:
         assert await self.uploaded(b"POST", Chunks(PARTS)) == b"".join(PARTS)
 
+    async def test_expect_continue_gets_100_and_sends_the_body(self) -> None:
+        """
+        Twisted's web server answers C{Expect: 100-continue} with C{100
+        Continue}: the body follows it, and the echo is the body.
+        """
+        for body in (FileBodyProducer(BytesIO(UPLOAD)), Chunks(PARTS)):
+            headers = Headers({b"expect": [b"100-continue"]})
+            response = await self.agent.request(b"POST", self.url("/echo"), headers, body)
+            expected = UPLOAD if isinstance(body, FileBodyProducer) else b"".join(PARTS)
+            assert await read(response) == expected
+        (number,) = self.tracker.opened
+        path = [(r.source, r.event, r.target) for r in self.tracker.transitions[number]]
+        taken = ("AWAITING_CONTINUE", "continue_received", "TRANSMITTING")
+        assert path.count(taken) == 2
+        assert ("QUIESCENT", "issue", "AWAITING_CONTINUE") in path
+
 
 class TestNginx(EndToEnd, TestCase):
     """
@@ -319,6 +335,25 @@ class TestNginx(EndToEnd, TestCase):
             if early in events:
                 later = events[events.index(early) :]
                 assert ("issue", "TRANSMITTING") not in later
+
+    async def test_expect_continue_gets_413_without_producing_the_body(self) -> None:
+        """
+        nginx refuses a body larger than C{client_max_body_size} from its
+        announced length: the 413 arrives before any C{100 Continue}, the
+        10 MB body is never produced, and the connection is closed after it.
+        """
+        body = Untouched(10 * 1024 * 1024)
+        headers = Headers({b"expect": [b"100-continue"]})
+        response = await self.agent.request(b"PUT", self.url("/tiny-uploads"), headers, body)
+        assert response.code == 413
+        await read(response)
+        assert not body.started
+        (number,) = self.tracker.opened
+        await self.tracker.lost(number)
+        path = [(r.source, r.event, r.target) for r in self.tracker.transitions[number]]
+        assert ("AWAITING_CONTINUE", "head_received", "WAITING") in path
+        assert "send_body" not in self.tracker.effects(number)
+        assert "lose_transport" in self.tracker.effects(number)
 
     async def test_answer_before_the_body_is_sent_ends_the_connection(self) -> None:
         body = Stalled(b"the start of a body that never ends")

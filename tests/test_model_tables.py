@@ -27,7 +27,7 @@ from twisted.python.failure import Failure
 from twisted.web._newclient import Request, TransportProxyProducer
 from twisted.web.http_headers import Headers
 
-from httpchart.protocol import LLHTTPParser, Response
+from httpchart.protocol import LLHTTPParser, Response, TimedOut
 from httpchart.statechart import LifecycleError, TransitionRecord
 
 from . import body_table, parsing_table
@@ -152,11 +152,17 @@ PARSER_SCENARIOS: dict[tuple[str, str, str], tuple[bytes, tuple[Any, ...], Any, 
         "connected ended:ResponseFailed",
     ),
     (P.UNTIL_CLOSE, "body", ""): (b"GET", (_feed(OPEN_HEAD),), _feed(b"xy"), "connected data:xy"),
-    (P.UNTIL_CLOSE, "lost", ""): (
+    (P.UNTIL_CLOSE, "lost", "not timed_out"): (
         b"GET",
         (_feed(OPEN_HEAD),),
         _lose,
         "connected ended:PotentialDataLoss",
+    ),
+    (P.UNTIL_CLOSE, "lost", "timed_out"): (
+        b"GET",
+        (_feed(OPEN_HEAD),),
+        lambda rig: rig.parser.connectionLost(Failure(TimedOut("read", 1.0))),
+        "connected ended:ResponseFailed",
     ),
     (P.DONE, "begin", ""): (b"GET", (_feed(OK_HEAD),), _feed(b"abcdeHTTP"), "connected data:abcde"),
     (P.DONE, "lost", ""): (

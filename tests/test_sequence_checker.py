@@ -30,7 +30,7 @@ from httpchart.statechart import TransitionRecord
 from .checker import TABLE_RECORDS, Run, Violation, explore, fingerprint
 from .rig import spied
 from .test_protocol_table import SCENARIOS
-from .transition_table import ROWS, A, Q
+from .transition_table import AC, ROWS, A, Q
 
 DEPTH = int(os.environ.get("HTTPCHART_CHECK_DEPTH", "10"))
 REFERENCE_DEPTH = max(DEPTH - 4, 3)
@@ -41,6 +41,7 @@ BEYOND_THE_INPUTS = {
     (Q, "issue", "withdrawn"): "a request issued and cancelled from inside a callback",
     (Q, "cancel", ""): "a cancellation from inside the quiescent callback",
     (A, "response_done", ""): "a body consumer that raises",
+    (AC, "timeout", ""): "the rig's expect_continue timer expires before its read and total timers",
     **{cell: scenario.injected for cell, scenario in SCENARIOS.items() if scenario.injected},
 }
 
@@ -82,15 +83,15 @@ def test_merged_configurations_take_the_same_next_steps(report: Callable[[str], 
 def test_a_fingerprint_that_forgets_what_the_parser_read_is_caught() -> None:
     def careless(run: Run) -> tuple[object, ...]:
         complete = fingerprint(run)
-        return (*complete[:4], run.rig.protocol._parser is not None, *complete[5:])
+        return (*complete[:6], run.rig.protocol._parser is not None, *complete[7:])
 
     with pytest.raises(Violation, match="merged configurations whose next steps differ"):
         explore("compiled", 3, verify_merges=True, configuration=careless)
 
 
 def test_unreachable_rows_are_few_and_explained() -> None:
-    assert len(BEYOND_THE_INPUTS) == 13
-    assert len(_reachable_rows()) == len(TABLE_RECORDS) - 13
+    assert len(BEYOND_THE_INPUTS) == 25
+    assert len(_reachable_rows()) == len(TABLE_RECORDS) - 25
 
 
 # Connections broken on purpose, and what the checker must say about them.
@@ -140,6 +141,11 @@ class _StopsWritingOnData(HTTP11ClientProtocol):
         self._stop_writing()
 
 
+class _KeepsTimersRunning(HTTP11ClientProtocol):
+    def _stop_timers(self) -> None:
+        pass
+
+
 class _RaisesOnLateAbort(HTTP11ClientProtocol):
     def _confirm_abort(self, deferred: Any) -> None:
         raise RuntimeError("broken on purpose")
@@ -157,6 +163,7 @@ class _RaisesOnLateAbort(HTTP11ClientProtocol):
         (_MisreportsTransmission, "reasons do not fit"),
         (_StopsWritingOnData, "effects ran .*stop_writing"),
         (_RaisesOnLateAbort, "abort raised out of the protocol"),
+        (_KeepsTimersRunning, "timers run in"),
     ],
     ids=lambda value: value.__name__.strip("_") if isinstance(value, type) else "complaint",
 )
