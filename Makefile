@@ -45,7 +45,7 @@ pytest: $(STAMP)
 	$(BIN)/python -m pytest
 
 # The exhaustive event-sequence checker, deeper than make test takes it:
-# every sequence of up to 14 inputs (10 on the reference engine).
+# every sequence of up to 14 inputs (9 on the reference engine).
 check-deep: setup
 	HTTPCHART_CHECK_DEPTH=14 $(BIN)/python -m pytest tests/test_sequence_checker.py
 

@@ -6,19 +6,23 @@ The connection's chart starts and stops each timer by name (its effects
 C{start_total_timer}, C{start_response_timer}, C{stop_timers}, ...), in
 the states the timer guards, and a timer that expires is the chart's
 C{timeout} event (or C{continue_timeout} for C{expect_continue}).  Behind
-those names, L{Deadlines} keeps the deadlines of one connection and a
-single L{IDelayedCall} for the earliest of them: bytes arriving only move
-the read deadline forward (a float assignment), and the call, when it
-fires early, looks again and re-arms itself for what is now the earliest
-deadline.  A connection therefore holds at most one delayed call, and none
-outside the states its timers guard.
+those names, L{Deadlines} keeps the deadlines of one connection, and a
+L{_Schedule} per clock keeps, for every connection with a deadline, the
+time to look at it again, behind one L{IDelayedCall} for the earliest:
+bytes arriving only move the read deadline forward (a float assignment),
+a connection looked at early re-arms itself for what is now its earliest
+deadline, and starting a request's timers is a push on a heap rather than
+a delayed call of its own.  When no connection of a clock has a deadline,
+the clock holds no delayed call: no timer outlives the states it guards.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
+from weakref import WeakKeyDictionary
 
 from twisted.internet.error import TimeoutError
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
@@ -89,31 +93,115 @@ def default_clock() -> IReactorTime:
     return clock
 
 
+class _Schedule:
+    """
+    The connections of one clock that have a deadline, in a heap by the
+    time each should be looked at, behind one delayed call for the
+    earliest.  An entry stays in the heap when its connection re-arms or
+    stops (it is recognised as stale by its generation and skipped); the
+    heap is compacted when stale entries outnumber live ones.
+
+    @ivar live: How many connections have a valid entry.
+    """
+
+    __slots__ = ("call", "clock", "heap", "live")
+
+    def __init__(self, clock: IReactorTime) -> None:
+        self.clock = clock
+        self.heap: list[tuple[float, int, Deadlines]] = []
+        self.call: IDelayedCall | None = None
+        self.live = 0
+
+    def push(self, at: float, owner: Deadlines) -> None:
+        heap = self.heap
+        heapq.heappush(heap, (at, owner.generation, owner))
+        self.live += 1
+        call = self.call
+        if call is None:
+            self.call = self.clock.callLater(max(at - self.clock.seconds(), 0.0), self._fire)
+        elif at < call.getTime() - _SLACK:
+            call.reset(max(at - self.clock.seconds(), 0.0))
+        if len(heap) > 4 * self.live + 64:
+            self.heap = [entry for entry in heap if entry[2].generation == entry[1]]
+            heapq.heapify(self.heap)
+
+    def drop(self) -> None:
+        """
+        One connection's entry is no longer valid; with none left, cancel
+        the call and forget the heap.
+        """
+        self.live -= 1
+        if self.live == 0:
+            self.heap = []
+            call, self.call = self.call, None
+            if call is not None:
+                call.cancel()
+
+    def _fire(self) -> None:
+        self.call = None
+        now = self.clock.seconds()
+        heap = self.heap
+        due = []
+        while heap and heap[0][0] <= now + _SLACK:
+            _, generation, owner = heapq.heappop(heap)
+            if owner.generation == generation:
+                owner.consume()
+                due.append(owner)
+        for owner in due:
+            owner.due(now)
+        self._rearm()
+
+    def _rearm(self) -> None:
+        heap = self.heap
+        while heap and heap[0][2].generation != heap[0][1]:
+            heapq.heappop(heap)
+        if heap and self.call is None:
+            delay = max(heap[0][0] - self.clock.seconds(), 0.0)
+            self.call = self.clock.callLater(delay, self._fire)
+
+
+_schedules: WeakKeyDictionary[Any, _Schedule] = WeakKeyDictionary()
+
+
+def _schedule_of(clock: IReactorTime) -> _Schedule:
+    schedule = _schedules.get(clock)
+    if schedule is None:
+        schedule = _schedules[clock] = _Schedule(clock)
+    return schedule
+
+
 class Deadlines:
     """
-    The deadlines of one connection's timers, behind one delayed call.
+    The deadlines of one connection's timers.
 
     Each C{start_*} or C{stop_*} sets or clears one deadline; L{stop}
-    clears them all and cancels the call.  When the call fires, the first
-    deadline that has passed is reported to C{expired} with the timer's
-    name; if none has (the read deadline moved since the call was armed),
-    the call is armed again for the earliest one.
+    clears them all.  The connection is in its clock's schedule, armed for
+    its earliest deadline, exactly while it has one.  When that time comes,
+    the first deadline that has passed is reported to C{expired} with the
+    timer's name; if none has (the read deadline moved meanwhile), the
+    connection is armed again for its earliest one.
 
-    @ivar clock: Where time comes from and the call is scheduled.
+    @ivar clock: Where time comes from.
     @ivar read_from: When the silence the read timer measures began.
     @ivar paused: Whether the transport is paused by the response's
         consumer, in which case silence does not count.
+    @ivar armed_at: When the schedule will look at this connection, or
+        C{None} when it is not in the schedule.
+    @ivar generation: Tells this connection's valid schedule entry from
+        stale ones.
     """
 
     __slots__ = (
-        "call",
+        "armed_at",
         "clock",
         "continue_at",
         "expired",
+        "generation",
         "paused",
         "read_for",
         "read_from",
         "response_at",
+        "schedule",
         "timeouts",
         "total_at",
     )
@@ -126,44 +214,46 @@ class Deadlines:
     ) -> None:
         self.timeouts = timeouts
         self.clock = clock
+        self.schedule = _schedule_of(clock)
         self.expired = expired
-        self.call: IDelayedCall | None = None
         self.total_at: float | None = None
         self.response_at: float | None = None
         self.continue_at: float | None = None
         self.read_for: float | None = None
         self.read_from = 0.0
         self.paused = False
+        self.armed_at: float | None = None
+        self.generation = 0
 
     def start_total(self) -> None:
         limit = self.timeouts.total
         if limit is not None:
-            self.total_at = self.clock.seconds() + limit
-            self._arm()
+            self.total_at = at = self.clock.seconds() + limit
+            self._arm(at)
 
     def start_response(self) -> None:
         limit = self.timeouts.response
         if limit is not None:
-            self.response_at = self.clock.seconds() + limit
-            self._arm()
+            self.response_at = at = self.clock.seconds() + limit
+            self._arm(at)
 
     def start_continue(self) -> None:
         limit = self.timeouts.expect_continue
         if limit is not None:
-            self.continue_at = self.clock.seconds() + limit
-            self._arm()
+            self.continue_at = at = self.clock.seconds() + limit
+            self._arm(at)
 
     def start_read(self) -> None:
         limit = self.timeouts.read
         if limit is not None:
             self.read_for = limit
-            self.read_from = self.clock.seconds()
-            self._arm()
+            self.read_from = now = self.clock.seconds()
+            self._arm(now + limit)
 
     def restart_read(self) -> None:
         """
-        Bytes arrived: the silence starts again.  Only a float moves; the
-        call, if it fires before the new deadline, re-arms itself.
+        Bytes arrived: the silence starts again.  Only a float moves; if the
+        connection is looked at before the new deadline, it re-arms itself.
         """
         if self.read_for is not None:
             self.read_from = self.clock.seconds()
@@ -180,23 +270,64 @@ class Deadlines:
         self.read_for = None
         self._idle()
 
-    def _idle(self) -> None:
-        """
-        Cancel the call once no deadline is left for it.
-        """
-        if self.call is not None and self._earliest() is None:
-            self.call.cancel()
-            self.call = None
-
     def stop(self) -> None:
         """
-        Clear every deadline and cancel the call.
+        Clear every deadline and leave the schedule.
         """
         self.total_at = self.response_at = self.continue_at = self.read_for = None
         self.paused = False
-        call, self.call = self.call, None
-        if call is not None:
-            call.cancel()
+        self._disarm()
+
+    def _idle(self) -> None:
+        """
+        Leave the schedule once no deadline is left.
+        """
+        if (
+            self.total_at is None
+            and self.response_at is None
+            and self.continue_at is None
+            and self.read_for is None
+        ):
+            self._disarm()
+
+    def _arm(self, at: float) -> None:
+        armed_at = self.armed_at
+        if armed_at is not None:
+            if at >= armed_at - _SLACK:
+                return
+            self.generation += 1
+            self.schedule.live -= 1
+        self.armed_at = at
+        self.schedule.push(at, self)
+
+    def _disarm(self) -> None:
+        if self.armed_at is not None:
+            self.armed_at = None
+            self.generation += 1
+            self.schedule.drop()
+
+    def consume(self) -> None:
+        """
+        The schedule took this connection's entry out: it is due now.
+        """
+        self.armed_at = None
+        self.generation += 1
+        self.schedule.live -= 1
+
+    def due(self, now: float) -> None:
+        """
+        The time this connection was armed for has come: report the first
+        deadline that passed, or arm again for the earliest.
+        """
+        if self.paused and self.read_for is not None:
+            self.read_from = now
+        which = self._passed(now)
+        if which is not None:
+            self.expired(which)
+            return
+        earliest = self._earliest()
+        if earliest is not None:
+            self._arm(earliest)
 
     def _earliest(self) -> float | None:
         read_at = None if self.read_for is None else self.read_from + self.read_for
@@ -204,30 +335,8 @@ class Deadlines:
         candidates = [at for at in deadlines if at is not None]
         return min(candidates) if candidates else None
 
-    def _arm(self) -> None:
-        earliest = self._earliest()
-        if earliest is None:
-            return
-        call = self.call
-        delay = max(earliest - self.clock.seconds(), 0.0)
-        if call is None:
-            self.call = self.clock.callLater(delay, self._fire)
-        elif call.getTime() > earliest:
-            call.reset(delay)
-
-    def _fire(self) -> None:
-        self.call = None
-        now = self.clock.seconds()
-        if self.paused and self.read_for is not None:
-            self.read_from = now
-        which = self._passed(now)
-        if which is None:
-            self._arm()
-        else:
-            self.expired(which)
-
     def _passed(self, now: float) -> TimerName | None:
-        # A call armed for a deadline may run a rounding error before it.
+        # The schedule may look a rounding error before a deadline.
         now += _SLACK
         if self.total_at is not None and now >= self.total_at:
             return "total"

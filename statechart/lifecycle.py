@@ -10,7 +10,12 @@ class.
 Rules of the chart:
 
   - Every state is named with the string Twisted's own
-    C{HTTP11ClientProtocol} uses, so C{protocol.state} keeps its meaning.
+    C{HTTP11ClientProtocol} uses, so C{protocol.state} keeps its meaning;
+    C{AWAITING_CONTINUE}, for C{Expect: 100-continue}, is httpchart's own.
+  - Timers are started and stopped by effects (C{start_*_timer},
+    C{stop_*_timer}, C{stop_timers}) in the states they guard, and expire as
+    events (C{timeout}, C{continue_timeout}); every transition out of those
+    states stops them, so the expiry cannot happen anywhere else.
   - Every (state, event) cell is either declared or cannot happen.  A
     declared cell may leave the state unchanged, with effects or without
     (the event is then ignored on purpose).  An undeclared cell is an event

@@ -3,7 +3,7 @@ Every sequence of lifecycle inputs up to a depth keeps every promise the
 connection makes (tests/checker.py says which), on both engines.
 
 The depth is C{HTTPCHART_CHECK_DEPTH} (10 by default; C{make check-deep}
-goes further).  The reference engine is slow, so it runs four inputs
+goes further).  The reference engine is slow, so it runs five inputs
 shallower, and must build exactly the same graph of configurations,
 transitions included, as the compiled engine does at that depth.  The
 fingerprint's soundness is checked five inputs shallower.  Each run's
@@ -33,7 +33,7 @@ from .test_protocol_table import SCENARIOS
 from .transition_table import AC, ROWS, A, Q
 
 DEPTH = int(os.environ.get("HTTPCHART_CHECK_DEPTH", "10"))
-REFERENCE_DEPTH = max(DEPTH - 4, 3)
+REFERENCE_DEPTH = max(DEPTH - 5, 3)
 SOUNDNESS_DEPTH = max(DEPTH - 5, 3)
 
 # The rows no sequence of the checker's inputs reaches, and why.
