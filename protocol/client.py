@@ -701,6 +701,6 @@ class HTTP11ClientProtocol(Protocol, Charted):
 
     def _stop_timers(self) -> None:
         """
-        Stop every timer, cancelling the connection's delayed call.
+        Stop every timer: the connection leaves its clock's schedule.
         """
         self._deadlines.stop()

@@ -353,6 +353,26 @@ def test_no_timer_outlives_its_states(engine: str) -> None:
     assert connection.protocol.state == "CONNECTION_LOST"
 
 
+def test_connections_of_one_clock_share_one_delayed_call() -> None:
+    clock = Clock()
+    connections = []
+    for _ in range(5):
+        protocol = HTTP11ClientProtocol(timeouts=Timeouts(response=1, read=2), clock=clock)
+        protocol.makeConnection(StringTransport())
+        protocol.request(Request(b"GET", b"/", Headers({b"host": [b"x"]}), None))
+        connections.append(protocol)
+        clock.advance(0.1)
+    assert len(clock.getDelayedCalls()) == 1
+    for protocol in connections[:4]:
+        protocol.dataReceived(HEAD + b"0123456789")
+    assert len(clock.getDelayedCalls()) == 1
+    clock.advance(0.8)
+    assert connections[4].state == "WAITING"
+    clock.advance(0.1)
+    assert [p.state for p in connections] == ["QUIESCENT"] * 4 + ["ABORTING"]
+    assert clock.getDelayedCalls() == []
+
+
 def test_the_bare_protocol_only_bounds_the_wait_for_continue() -> None:
     assert HTTP11ClientProtocol()._deadlines.timeouts == Timeouts()
     assert Timeouts() == Timeouts(None, None, None, expect_continue=1.0)
