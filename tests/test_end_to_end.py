@@ -288,6 +288,18 @@ class TestTwistedWebServer(EndToEnd, TestCase):
         assert path.count(taken) == 2
         assert ("QUIESCENT", "issue", "AWAITING_CONTINUE") in path
 
+    async def test_expect_continue_through_treq(self) -> None:
+        response = await treq.post(
+            self.url("/echo"),
+            data=b"sent after 100 Continue",
+            headers={b"Expect": [b"100-continue"]},
+            pool=self.pool,
+        )
+        assert await treq.content(response) == b"sent after 100 Continue"
+        (number,) = self.tracker.opened
+        events = [r.event for r in self.tracker.transitions[number]]
+        assert "continue_received" in events
+
 
 class TestNginx(EndToEnd, TestCase):
     """
