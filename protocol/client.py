@@ -44,7 +44,7 @@ from httpchart.statechart import (
 from .expect import expects_continue, write_body, write_head
 from .llhttp import LLHTTPParser
 from .parser import ParserFactory, ResponseParser
-from .timeouts import Deadlines, TimedOut, Timeouts, TimerName, default_clock
+from .timeouts import Deadlines, TimedOut, Timeouts, TimerName
 
 EngineName = Literal["compiled", "reference"]
 
@@ -221,7 +221,7 @@ class HTTP11ClientProtocol(Protocol, Charted):
         """
         self._quiescentCallback = quiescentCallback
         self._timeouts = timeouts = timeouts or _NO_LIMITS
-        self._deadlines = Deadlines(timeouts, clock or default_clock(), self._timer_expired)
+        self._deadlines = Deadlines(timeouts, clock, self._timer_expired)
         if (engine or self.engine) == "reference":
             self._engine = ReferenceEngine(ChartSpec.of(self.chart), self)
             self._fire = self._engine.fire

@@ -181,7 +181,9 @@ class Deadlines:
     timer's name; if none has (the read deadline moved meanwhile), the
     connection is armed again for its earliest one.
 
-    @ivar clock: Where time comes from.
+    @ivar clock: Where time comes from; C{None} until a timer first needs
+        it, then the global reactor (so that building a connection does not
+        install a reactor).
     @ivar read_from: When the silence the read timer measures began.
     @ivar paused: Whether the transport is paused by the response's
         consumer, in which case silence does not count.
@@ -209,12 +211,12 @@ class Deadlines:
     def __init__(
         self,
         timeouts: Timeouts,
-        clock: IReactorTime,
+        clock: IReactorTime | None,
         expired: Callable[[TimerName], None],
     ) -> None:
         self.timeouts = timeouts
         self.clock = clock
-        self.schedule = _schedule_of(clock)
+        self.schedule: _Schedule | None = None
         self.expired = expired
         self.total_at: float | None = None
         self.response_at: float | None = None
@@ -228,26 +230,26 @@ class Deadlines:
     def start_total(self) -> None:
         limit = self.timeouts.total
         if limit is not None:
-            self.total_at = at = self.clock.seconds() + limit
+            self.total_at = at = self._now() + limit
             self._arm(at)
 
     def start_response(self) -> None:
         limit = self.timeouts.response
         if limit is not None:
-            self.response_at = at = self.clock.seconds() + limit
+            self.response_at = at = self._now() + limit
             self._arm(at)
 
     def start_continue(self) -> None:
         limit = self.timeouts.expect_continue
         if limit is not None:
-            self.continue_at = at = self.clock.seconds() + limit
+            self.continue_at = at = self._now() + limit
             self._arm(at)
 
     def start_read(self) -> None:
         limit = self.timeouts.read
         if limit is not None:
             self.read_for = limit
-            self.read_from = now = self.clock.seconds()
+            self.read_from = now = self._now()
             self._arm(now + limit)
 
     def restart_read(self) -> None:
@@ -256,7 +258,7 @@ class Deadlines:
         connection is looked at before the new deadline, it re-arms itself.
         """
         if self.read_for is not None:
-            self.read_from = self.clock.seconds()
+            self.read_from = self._now()
 
     def stop_response(self) -> None:
         self.response_at = None
@@ -290,21 +292,30 @@ class Deadlines:
         ):
             self._disarm()
 
+    def _now(self) -> float:
+        clock = self.clock
+        if clock is None:
+            clock = self.clock = default_clock()
+        return clock.seconds()
+
     def _arm(self, at: float) -> None:
+        schedule = self.schedule
+        if schedule is None:
+            schedule = self.schedule = _schedule_of(self.clock or default_clock())
         armed_at = self.armed_at
         if armed_at is not None:
             if at >= armed_at - _SLACK:
                 return
             self.generation += 1
-            self.schedule.live -= 1
+            schedule.live -= 1
         self.armed_at = at
-        self.schedule.push(at, self)
+        schedule.push(at, self)
 
     def _disarm(self) -> None:
         if self.armed_at is not None:
             self.armed_at = None
             self.generation += 1
-            self.schedule.drop()
+            self.schedule.drop()  # type: ignore[union-attr]
 
     def consume(self) -> None:
         """
@@ -312,7 +323,7 @@ class Deadlines:
         """
         self.armed_at = None
         self.generation += 1
-        self.schedule.live -= 1
+        self.schedule.live -= 1  # type: ignore[union-attr]
 
     def due(self, now: float) -> None:
         """

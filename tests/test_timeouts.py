@@ -374,7 +374,9 @@ def test_connections_of_one_clock_share_one_delayed_call() -> None:
 
 
 def test_the_bare_protocol_only_bounds_the_wait_for_continue() -> None:
-    assert HTTP11ClientProtocol()._deadlines.timeouts == Timeouts()
+    deadlines = HTTP11ClientProtocol()._deadlines
+    assert deadlines.timeouts == Timeouts()
+    assert deadlines.clock is None
     assert Timeouts() == Timeouts(None, None, None, expect_continue=1.0)
 
 
