@@ -21,6 +21,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import count
 from typing import Any, Literal
 from weakref import WeakKeyDictionary
 
@@ -29,6 +30,9 @@ from twisted.internet.interfaces import IDelayedCall, IReactorTime
 
 TimerName = Literal["response", "read", "total", "expect_continue"]
 _SLACK = 1e-6
+# Schedule entries are ordered by time, then by this ticket, unique to each
+# entry, so that entries never compare their connections.
+_tickets = count(1)
 
 
 @dataclass(frozen=True)
@@ -98,7 +102,7 @@ class _Schedule:
     The connections of one clock that have a deadline, in a heap by the
     time each should be looked at, behind one delayed call for the
     earliest.  An entry stays in the heap when its connection re-arms or
-    stops (it is recognised as stale by its generation and skipped); the
+    stops (it is recognised as stale by its ticket and skipped); the
     heap is compacted when stale entries outnumber live ones.
 
     @ivar live: How many connections have a valid entry.
@@ -189,8 +193,8 @@ class Deadlines:
         consumer, in which case silence does not count.
     @ivar armed_at: When the schedule will look at this connection, or
         C{None} when it is not in the schedule.
-    @ivar generation: Tells this connection's valid schedule entry from
-        stale ones.
+    @ivar generation: The ticket of this connection's valid schedule entry
+        (0 when it has none); stale entries hold older tickets.
     """
 
     __slots__ = (
@@ -306,15 +310,15 @@ class Deadlines:
         if armed_at is not None:
             if at >= armed_at - _SLACK:
                 return
-            self.generation += 1
             schedule.live -= 1
         self.armed_at = at
+        self.generation = next(_tickets)
         schedule.push(at, self)
 
     def _disarm(self) -> None:
         if self.armed_at is not None:
             self.armed_at = None
-            self.generation += 1
+            self.generation = 0
             self.schedule.drop()  # type: ignore[union-attr]
 
     def consume(self) -> None:
@@ -322,7 +326,7 @@ class Deadlines:
         The schedule took this connection's entry out: it is due now.
         """
         self.armed_at = None
-        self.generation += 1
+        self.generation = 0
         self.schedule.live -= 1  # type: ignore[union-attr]
 
     def due(self, now: float) -> None:

@@ -373,6 +373,19 @@ def test_connections_of_one_clock_share_one_delayed_call() -> None:
     assert clock.getDelayedCalls() == []
 
 
+def test_connections_whose_deadlines_coincide_are_all_timed_out() -> None:
+    clock = Clock()
+    connections = [
+        HTTP11ClientProtocol(timeouts=Timeouts(response=1, read=1), clock=clock) for _ in range(3)
+    ]
+    for protocol in connections:
+        protocol.makeConnection(StringTransport())
+        protocol.request(Request(b"GET", b"/", Headers({b"host": [b"x"]}), None))
+    clock.advance(1)
+    assert [p.state for p in connections] == ["ABORTING"] * 3
+    assert clock.getDelayedCalls() == []
+
+
 def test_the_bare_protocol_only_bounds_the_wait_for_continue() -> None:
     deadlines = HTTP11ClientProtocol()._deadlines
     assert deadlines.timeouts == Timeouts()
