@@ -118,8 +118,8 @@ class TransportProxy(TransportProxyProducer):
         """
         if self._producer is None:
             return
-        self._connection._deadlines.paused = True
         if self._connection._pending_events is None:
+            self._connection._deadlines.paused = True
             self._producer.pauseProducing()
         else:
             self._pause_wanted = True
@@ -147,6 +147,7 @@ class TransportProxy(TransportProxyProducer):
         if self._pause_wanted:
             self._pause_wanted = False
             if self._producer is not None:
+                self._connection._deadlines.paused = True
                 self._producer.pauseProducing()
 
     def abortConnection(self) -> None:

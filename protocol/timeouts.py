@@ -262,7 +262,8 @@ class Deadlines:
         connection is looked at before the new deadline, it re-arms itself.
         """
         if self.read_for is not None:
-            self.read_from = self._now()
+            # start_read found the clock.
+            self.read_from = self.clock.seconds()  # type: ignore[union-attr]
 
     def stop_response(self) -> None:
         self.response_at = None
