@@ -53,7 +53,7 @@ pytest: $(STAMP)
 	$(BIN)/python -m pytest
 
 # The exhaustive event-sequence checkers, deeper than make test takes them:
-# every sequence of up to 14 inputs of a connection (10 on the reference
+# every sequence of up to 14 inputs of a connection (9 on the reference
 # engine), of up to 8 tunnel inputs (6 on the reference engine) and of up to
 # 6 inputs of the pool (4 on the reference engine).
 check-deep: setup

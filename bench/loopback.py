@@ -1,9 +1,10 @@
 """
 Requests per second over loopback against a local nginx, with several
 persistent connections: Twisted's Agent and pool, Twisted's Agent on
-httpchart's pool, httpchart's Agent (on its pool, with limits, and on
-Twisted's pool as httpchart's pool was before it had limits), aiohttp, and
-a minimal httptools protocol, measured in the same run.
+httpchart's pool, httpchart's Agent (on its pool with the pool's default
+timeouts, with none, with all three limits set, with connection limits, and
+on Twisted's pool as httpchart's pool was before it had limits), aiohttp,
+and a minimal httptools protocol, measured in the same run.
 
 nginx (Debian's, as the end-to-end tests start it) serves a small file on
 127.0.0.1.  Each round runs every client once, each in a fresh process
@@ -34,6 +35,8 @@ CLIENTS = (
     "httpchart",
     "httpchart-limited",
     "httpchart-twisted-pool",
+    "httpchart-timeouts-off",
+    "httpchart-all-timeouts",
     "aiohttp",
     "httptools",
 )

@@ -8,7 +8,10 @@ The clients:
 
   - C{twisted}: Twisted's Agent and HTTPConnectionPool;
   - C{twisted-agent-httpchart-pool}: Twisted's Agent on httpchart's pool;
-  - C{httpchart}: httpchart's Agent on httpchart's pool;
+  - C{httpchart}: httpchart's Agent on httpchart's pool, whose connections
+    have its default timeouts (response and read);
+  - C{httpchart-timeouts-off}: the same with C{timeouts=None};
+  - C{httpchart-all-timeouts}: the same with response, read and total set;
   - C{httpchart-limited}: the same, with C{max_connections_per_host} at
     the concurrency (the limit reached, its bookkeeping paid);
   - C{httpchart-twisted-pool}: httpchart's Agent on Twisted's pool with
@@ -56,7 +59,7 @@ def _twisted(url: str, concurrency: int, flavour: str) -> Callable[[int], Awaita
     from twisted.web import client
     from twisted.web.client import readBody
 
-    from httpchart.protocol import Agent, HTTP11ClientFactory, HTTPConnectionPool
+    from httpchart.protocol import Agent, HTTP11ClientFactory, HTTPConnectionPool, Timeouts
 
     class TwistedPoolOfHttpchartConnections(client.HTTPConnectionPool):
         def _factory(self, quiescentCallback: Any, metadata: str) -> Any:
@@ -65,6 +68,10 @@ def _twisted(url: str, concurrency: int, flavour: str) -> Callable[[int], Awaita
     pool: Any
     if flavour == "twisted":
         pool = client.HTTPConnectionPool(reactor)
+    elif flavour == "httpchart-timeouts-off":
+        pool = HTTPConnectionPool(reactor, timeouts=None)
+    elif flavour == "httpchart-all-timeouts":
+        pool = HTTPConnectionPool(reactor, timeouts=Timeouts(response=300, read=300, total=600))
     elif flavour == "httpchart-twisted-pool":
         pool = TwistedPoolOfHttpchartConnections(reactor)
     elif flavour == "httpchart-limited":
@@ -72,11 +79,8 @@ def _twisted(url: str, concurrency: int, flavour: str) -> Callable[[int], Awaita
     else:
         pool = HTTPConnectionPool(reactor)
     pool.maxPersistentPerHost = concurrency
-    agent = (
-        client.Agent(reactor, pool=pool)
-        if flavour in ("twisted", "twisted-agent-httpchart-pool")
-        else Agent(reactor, pool=pool)
-    )
+    ours = flavour.startswith("httpchart")
+    agent = Agent(reactor, pool=pool) if ours else client.Agent(reactor, pool=pool)
     target = url.encode()
 
     async def worker(share: int) -> int:

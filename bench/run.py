@@ -126,6 +126,20 @@ def main() -> None:
             ours > loop["aiohttp"].requests_per_second(),
         ),
         (
+            "loopback: httpchart's Agent req/s, pool's default timeouts / timeouts off",
+            ours / loop["httpchart-timeouts-off"].requests_per_second(),
+            ">= 0.95",
+            ours >= 0.95 * loop["httpchart-timeouts-off"].requests_per_second(),
+        ),
+        (
+            "loopback: httpchart's Agent req/s, all three timeouts / timeouts off",
+            loop["httpchart-all-timeouts"].requests_per_second()
+            / loop["httpchart-timeouts-off"].requests_per_second(),
+            ">= 0.95",
+            loop["httpchart-all-timeouts"].requests_per_second()
+            >= 0.95 * loop["httpchart-timeouts-off"].requests_per_second(),
+        ),
+        (
             "loopback: httpchart's Agent req/s / minimal httptools protocol's",
             ours / loop["httptools"].requests_per_second(),
             ">= 0.33",

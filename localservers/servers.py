@@ -263,6 +263,10 @@ http {{
         location = /post {{
             return 204;
         }}
+        location = /tiny-uploads {{
+            client_max_body_size 1k;
+            return 204;
+        }}
         location /close/ {{
             alias {content}/;
             keepalive_timeout 0;

@@ -13,6 +13,7 @@ from .llhttp import BodyTooLarge, HeadTooLarge, LLHTTPParser, MalformedResponse
 from .observe import ConnectionObserver, Trace, log_transition
 from .parser import ParserFactory, ResponseParser, TwistedParser
 from .pool import (
+    POOL_TIMEOUTS,
     HostStats,
     HTTP11ClientFactory,
     HTTPConnectionPool,
@@ -33,8 +34,10 @@ from .proxy_errors import (
 )
 from .proxy_url import Proxy, ProxyURLError
 from .response import BodyDiscarded, Response
+from .timeouts import TimedOut, Timeouts
 
 __all__ = [
+    "POOL_TIMEOUTS",
     "Agent",
     "BodyDiscarded",
     "BodyTooLarge",
@@ -64,6 +67,8 @@ __all__ = [
     "ProxyUnreachable",
     "Response",
     "ResponseParser",
+    "TimedOut",
+    "Timeouts",
     "Trace",
     "TunnelLost",
     "TunnelRefused",

@@ -35,6 +35,7 @@ from twisted.web.http_headers import Headers
 from twisted.web.iweb import IBodyProducer, IResponse
 
 from .pool import HTTPConnectionPool
+from .timeouts import Timeouts
 
 _Key = tuple[bytes, bytes, int]
 
@@ -65,11 +66,15 @@ class Agent(client.Agent):
         uri: bytes,
         headers: Headers | None = None,
         bodyProducer: IBodyProducer | None = None,
+        *,
+        timeouts: Timeouts | None = None,
     ) -> Deferred[IResponse]:
         """
         Issue a request to the server C{uri} names, on a pooled connection or
         a new one.
 
+        @param timeouts: This request's L{Timeouts}, instead of those of the
+            pool's connections.
         @see: L{twisted.web.iweb.IAgent.request}
         """
         if not isinstance(method, bytes):
@@ -91,6 +96,8 @@ class Agent(client.Agent):
         request = (_Remembered if remembered else Request)._construct(
             method, path, headers, bodyProducer, persistent=persistent, parsedURI=parsed
         )
+        if timeouts is not None:
+            request.timeouts = timeouts
         if remembered:
             key_bytes = (method, uri, persistent)
             head = self._heads.get(key_bytes)

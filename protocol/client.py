@@ -20,7 +20,7 @@ from typing import Protocol as TypingProtocol
 
 from twisted.internet.defer import CancelledError, Deferred, fail
 from twisted.internet.error import ConnectionDone
-from twisted.internet.interfaces import ITCPTransport
+from twisted.internet.interfaces import IReactorTime, ITCPTransport
 from twisted.internet.protocol import Protocol, connectionDone
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -44,8 +44,10 @@ from httpchart.statechart import (
 )
 
 from .events import ConnectionEvents
+from .expect import expects_continue, write_body, write_head
 from .llhttp import LLHTTPParser
 from .parser import ParserFactory, ResponseParser
+from .timeouts import Deadlines, TimedOut, Timeouts, TimerName
 
 EngineName = Literal["compiled", "reference"]
 
@@ -54,6 +56,7 @@ EngineName = Literal["compiled", "reference"]
 # one shared Failure serves every connection.
 _RESPONSE_COMPLETE = Failure(ConnectionDone("response complete"))
 Observer = Callable[[TransitionRecord], object]
+_NO_LIMITS = Timeouts()
 
 
 class ClientRequest(TypingProtocol):
@@ -63,6 +66,10 @@ class ClientRequest(TypingProtocol):
     """
 
     persistent: bool
+    """
+    A request may also carry C{timeouts}, a L{Timeouts} for its exchange
+    instead of the connection's (httpchart's L{Agent} sets it).
+    """
 
     def writeTo(self, transport: Any) -> Deferred[None]:
         """
@@ -115,6 +122,7 @@ class TransportProxy(TransportProxyProducer):
         if self._producer is None:
             return
         if not self._connection._in_step():
+            self._connection._deadlines.paused = True
             self._producer.pauseProducing()
         else:
             self._pause_wanted = True
@@ -125,6 +133,10 @@ class TransportProxy(TransportProxyProducer):
         Resume the transport, and forget a pause not applied yet.
         """
         self._pause_wanted = False
+        deadlines = self._connection._deadlines
+        if deadlines.paused:
+            deadlines.paused = False
+            deadlines.restart_read()
         TransportProxyProducer.resumeProducing(self)
 
     def stopProxying(self) -> None:
@@ -138,6 +150,7 @@ class TransportProxy(TransportProxyProducer):
         if self._pause_wanted:
             self._pause_wanted = False
             if self._producer is not None:
+                self._connection._deadlines.paused = True
                 self._producer.pauseProducing()
 
     def abortConnection(self) -> None:
@@ -180,6 +193,9 @@ class HTTP11ClientProtocol(Protocol, Charted):
     _finishedRequest: Deferred[IResponse] | None = None
     _writing: tuple[ClientRequest, Deferred[None]] | None = None
     _abortDeferreds: list[Deferred[None]] | None = None
+    _deadlines: Deadlines
+    _head: bytes = b""
+    _body_withheld = False
     _settlements: deque[tuple[Deferred[Any], object]] | None = None
     _settling: bool = False
 
@@ -199,6 +215,8 @@ class HTTP11ClientProtocol(Protocol, Charted):
         engine: EngineName | None = None,
         observer: Observer | None = None,
         max_body_size: int | None = None,
+        timeouts: Timeouts | None = None,
+        clock: IReactorTime | None = None,
     ) -> None:
         """
         @param quiescentCallback: Called with this protocol each time a
@@ -216,9 +234,16 @@ class HTTP11ClientProtocol(Protocol, Charted):
             L{ResponseFailed <twisted.web.client.ResponseFailed>} holding
             L{BodyTooLarge}, and the connection is closed.  Only httpchart's
             parser enforces it.
+        @param timeouts: How long to wait for the response; by default (and
+            with C{None}) as long as it takes, as Twisted's class does.  Only
+            a request that expects C{100 Continue} waits at most
+            C{Timeouts().expect_continue} before sending its body.
+        @param clock: Where the timers run: the global reactor by default.
         """
         self._quiescentCallback = quiescentCallback
         self._max_body_size = max_body_size
+        self._timeouts = timeouts = timeouts or _NO_LIMITS
+        self._deadlines = Deadlines(timeouts, clock, self._timer_expired)
         if (engine or self.engine) == "reference":
             self._runner = ReferenceEngine(ChartSpec.of(self.chart), self)
             self._fire = self._runner.fire
@@ -388,6 +413,20 @@ class HTTP11ClientProtocol(Protocol, Charted):
     def _response_finished(self, rest: bytes) -> None:
         self._fire.response_done(self, rest)
 
+    def _head_arrived(self, response: IResponse) -> IResponse:
+        self._fire.head_received(self)
+        return response
+
+    def _continued(self) -> None:
+        self._fire.continue_received(self)
+
+    def _timer_expired(self, which: TimerName) -> None:
+        if which == "expect_continue":
+            self._fire.continue_timeout(self)
+        else:
+            seconds = self._deadlines.seconds_of(which)
+            self._fire.timeout(self, Failure(TimedOut(which, seconds)))
+
     def _guarded(self, observer: Observer) -> Observer:
         log = self._log
 
@@ -413,14 +452,27 @@ class HTTP11ClientProtocol(Protocol, Charted):
         """
         return self.transport is None or bool(getattr(self.transport, "disconnecting", False))
 
+    def _expects_continue(self, request: ClientRequest) -> bool:
+        """
+        The request has a body and asks for C{Expect: 100-continue}.
+        """
+        return expects_continue(request)
+
+    def _answered(self) -> bool:
+        """
+        The response's head arrived while the request was being written.
+        """
+        return bool(self._responseDeferred.called)  # type: ignore[union-attr]
+
     def _reusable(self, rest: bytes) -> bool:
         """
         The complete response leaves the connection fit for another request:
-        the request was persistent, the response keeps the connection alive,
-        and no stray bytes followed it.
+        the request was persistent and sent whole, the response keeps the
+        connection alive, and no stray bytes followed it.
         """
         return (
             bool(self._currentRequest.persistent)  # type: ignore[union-attr]
+            and not self._body_withheld
             and not rest
             and self._parser.keeps_alive()  # type: ignore[union-attr]
         )
@@ -432,20 +484,61 @@ class HTTP11ClientProtocol(Protocol, Charted):
         Open a parser for the response, then start writing the request.  Its
         writeTo Deferred reports back as write_done or write_failed.
         """
-        self._currentRequest = request
-        self._finishedRequest = deferred
-        proxy = self._transportProxy = TransportProxy(self.transport, self)
-        self._parser, self._responseDeferred = self.parser_factory(
-            request, self._response_finished, proxy
-        )
-        if self._max_body_size is not None and isinstance(self._parser, LLHTTPParser):
-            self._parser.max_body_size = self._max_body_size
+        self._open_exchange(request, deferred)
         try:
             writing = request.writeTo(self.transport)
         except Exception:
             writing = fail()
         self._writing = (request, writing)
         writing.addCallbacks(self._written, self._write_errored)
+
+    def _send_head(self, request: ClientRequest, deferred: Deferred[IResponse]) -> None:
+        """
+        Open a parser for the response, then write only the request's head;
+        the body waits (see L{httpchart.protocol.expect}).  If writing the
+        head fails, that is reported as write_failed.
+        """
+        self._open_exchange(request, deferred)
+        parser = self._parser
+        if isinstance(parser, LLHTTPParser):
+            parser.continued = self._continued
+        try:
+            self._head = write_head(request, self.transport)
+        except Exception:
+            self._fire.write_failed(self, Failure())
+
+    def _send_body(self) -> None:
+        """
+        Write the body of the request whose head is written; its writeTo
+        Deferred reports back as write_done or write_failed.
+        """
+        request = self._currentRequest
+        assert request is not None
+        try:
+            writing = write_body(request, self.transport, self._head)
+        except Exception:
+            writing = fail()
+        self._writing = (request, writing)
+        writing.addCallbacks(self._written, self._write_errored)
+
+    def _withhold_body(self) -> None:
+        """
+        The body will never be written: the connection cannot carry another
+        request, since the server cannot tell where this one ends.
+        """
+        self._body_withheld = True
+
+    def _open_exchange(self, request: ClientRequest, deferred: Deferred[IResponse]) -> None:
+        self._currentRequest = request
+        self._finishedRequest = deferred
+        self._body_withheld = False
+        self._deadlines.timeouts = getattr(request, "timeouts", None) or self._timeouts
+        proxy = self._transportProxy = TransportProxy(self.transport, self)
+        self._parser, response = self.parser_factory(request, self._response_finished, proxy)
+        if self._max_body_size is not None and isinstance(self._parser, LLHTTPParser):
+            self._parser.max_body_size = self._max_body_size
+        self._responseDeferred = response
+        response.addCallback(self._head_arrived)
 
     def _refuse_request(self, deferred: Deferred[IResponse]) -> None:
         """
@@ -691,3 +784,59 @@ class HTTP11ClientProtocol(Protocol, Charted):
         waiters, self._abortDeferreds = self._abortDeferreds or [], None
         for waiter in (*waiters, *carried):
             self._settle(waiter, Failure(ResponseFailed([reason])))
+
+    # Effects: the timers (each does nothing for a limit that is not set)
+
+    def _start_total_timer(self) -> None:
+        """
+        Start the total timer, if the connection has one.
+        """
+        self._deadlines.start_total()
+
+    def _start_response_timer(self) -> None:
+        """
+        Start the response timer, if the connection has one.
+        """
+        self._deadlines.start_response()
+
+    def _start_continue_timer(self) -> None:
+        """
+        Start the expect_continue timer, if the connection has one.
+        """
+        self._deadlines.start_continue()
+
+    def _start_read_timer(self) -> None:
+        """
+        Start the read timer, if the connection has one.
+        """
+        self._deadlines.start_read()
+
+    def _restart_read_timer(self) -> None:
+        """
+        Bytes arrived: the read timer measures silence from now.
+        """
+        self._deadlines.restart_read()
+
+    def _stop_response_timer(self) -> None:
+        """
+        Stop the response timer: the head is in.
+        """
+        self._deadlines.stop_response()
+
+    def _stop_continue_timer(self) -> None:
+        """
+        Stop the expect_continue timer.
+        """
+        self._deadlines.stop_continue()
+
+    def _stop_read_timer(self) -> None:
+        """
+        Stop the read timer.
+        """
+        self._deadlines.stop_read()
+
+    def _stop_timers(self) -> None:
+        """
+        Stop every timer: the connection leaves its clock's schedule.
+        """
+        self._deadlines.stop()

@@ -46,7 +46,7 @@ as soon as the read that crosses it is parsed, with L{BodyTooLarge}.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from httptools import (
@@ -73,6 +73,7 @@ from httpchart.statechart import Charted, ResponseParsing
 from .events import ParsingEvents
 from .parser import Finisher
 from .response import CONNECTION_CONTROL, Response
+from .timeouts import TimedOut
 
 _CONTROL_LENGTHS = frozenset(len(name) for name in CONNECTION_CONTROL)
 _BODILESS_STATUS = frozenset({204, 304})
@@ -185,6 +186,8 @@ class LLHTTPParser(Charted):
     _size_line: int | None = None
     _in_trailers = False
     _last_read = b""
+    continued: Callable[[], object] | None = None
+    """Called when an interim C{100 Continue} response is read."""
 
     def __init__(self, request: Any, finisher: Finisher, transport: Any) -> None:
         self.request = request
@@ -464,12 +467,14 @@ class LLHTTPParser(Charted):
     def _received(self) -> bool:
         return self._any_bytes
 
-    def _refused(self, reason: Failure) -> bool:
-        return reason.check(BodyTooLarge) is not None
+    def _cut_short(self, reason: Failure) -> bool:
+        return reason.check(BodyTooLarge, TimedOut) is not None
 
     # Effects
 
     def _skip_informational(self) -> None:
+        if self._code == 100 and self.continued is not None:
+            self.continued()
         self._log.info("Ignoring unexpected {code} response", code=self._code)
         self._fields = []
         self._connection = self._keep_alive = ()

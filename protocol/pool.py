@@ -58,8 +58,17 @@ from .pool_host import (
     peer_closed,
     server_idle_time,
 )
+from .timeouts import Timeouts
 
 QuiescentCallback = Callable[[HTTP11ClientProtocol], object]
+
+POOL_TIMEOUTS = Timeouts(response=300.0, read=300.0, total=None, expect_continue=1.0)
+"""
+The timeouts of an L{HTTPConnectionPool}'s connections unless it is given
+others: five minutes for the response's head once the request is written,
+and five minutes of silence while a response is read; no total limit,
+since a large download may rightly take longer.
+"""
 
 # Connection numbers are shared by every pool in the process, so that the
 # transitions of connections (and of pools' keys) from different pools never
@@ -199,9 +208,11 @@ class HTTPConnectionPool:
         wait_timeout: float | None = None,
         idle_timeout: float | None = None,
         max_requests_per_connection: int | None = None,
+        timeouts: Timeouts | None = POOL_TIMEOUTS,
     ) -> None:
         """
-        @param reactor: The reactor used to connect and for timers.
+        @param reactor: The reactor used to connect and for timers, the
+            connections' included.
         @param persistent: Whether connections are kept for further requests
             (Twisted's default pool for a bare L{Agent} is not persistent).
         @param observer: Called with a number and the L{TransitionRecord} of
@@ -225,6 +236,9 @@ class HTTPConnectionPool:
             on any of this pool's connections (see
             L{HTTP11ClientProtocol.__init__}); C{None}, the default, for no
             limit.
+        @param timeouts: The L{Timeouts} of every connection this pool
+            opens (L{POOL_TIMEOUTS} unless given; C{None} for none but
+            the default C{expect_continue}).
         """
         for name, limit in (
             ("max_connections", max_connections),
@@ -237,6 +251,7 @@ class HTTPConnectionPool:
         self.persistent = persistent
         self.observer = observer
         self.max_body_size = max_body_size
+        self.timeouts = timeouts
         self.max_connections = max_connections
         self.max_connections_per_host = max_connections_per_host
         self.wait_timeout = wait_timeout
@@ -384,6 +399,9 @@ class HTTPConnectionPool:
         # Only the options in use are passed, so that a connection class
         # taking fewer keywords still works while they are not.
         options: dict[str, Any] = {}
+        if self.timeouts is not None:
+            options["timeouts"] = self.timeouts
+            options["clock"] = self._reactor
         if self.max_body_size is not None:
             options["max_body_size"] = self.max_body_size
         if self.observer is not None:

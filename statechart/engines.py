@@ -29,8 +29,10 @@ Both engines follow the same rules:
   - If an effect raises, the transition's later effects are skipped, a note
     naming the effect and the transition is added to the exception, and the
     engine hands it to the model: C{model._effect_failed(error, record,
-    effect)}, inside the step.  Events queued before or by it are then
-    handled in order.  If C{_effect_failed} raises (L{Charted}'s default
+    effect)}, inside the step.  The events the model sends from there (its
+    error path) are handled next, before the events queued earlier, which
+    are then handled in order: a queued event must not act on a model whose
+    error path has not run yet.  If C{_effect_failed} raises (L{Charted}'s default
     re-raises), the exception reaches whoever sent the outermost event and
     the queued events are dropped.
   - An event with no declared transition in the current state raises
@@ -186,6 +188,7 @@ class ReferenceEngine:
         self._record: TransitionRecord | None = None
         self._payload: Payload = {}
         self._failed = False
+        self._urgent = False
         implementations = SimpleNamespace(
             **{name: self._effect(name, getattr(model, "_" + name)) for name in spec.effects},
             **{name: getattr(model, "_" + name) for name in spec.guards},
@@ -199,7 +202,12 @@ class ReferenceEngine:
 
     def send(self, model: Any, event: str, payload: Payload) -> None:
         if model._step_queue is not None:
-            self._machine.send(event, **payload)
+            if self._urgent:
+                # The error path: the library's internal queue comes before
+                # the events sent earlier.
+                self._machine.raise_(event, **payload)
+            else:
+                self._machine.send(event, **payload)
             return
         model._step_queue = _BUSY
         try:
@@ -238,7 +246,11 @@ class ReferenceEngine:
             except Exception as error:
                 self._failed = True
                 assert self._record is not None
-                effect_raised(self._model, error, self._record, name, self._payload)
+                self._urgent = True
+                try:
+                    effect_raised(self._model, error, self._record, name, self._payload)
+                finally:
+                    self._urgent = False
                 return None
 
         run.__signature__ = inspect.signature(implementation)  # type: ignore[attr-defined]
@@ -265,7 +277,13 @@ def effect_raised(
         f"httpchart: raised by the effect {effect!r} of {record.source} --{record.event}--> "
         f"{record.target} {list(record.effects)}"
     )
+    queue = model._step_queue
+    earlier = len(queue) if isinstance(queue, list) else 0
     model._effect_failed(error, record, effect, payload)
+    queue = model._step_queue
+    if earlier and isinstance(queue, list) and len(queue) > earlier:
+        # What the model sent on its error path goes before what was queued.
+        queue[:] = queue[earlier:] + queue[:earlier]
 
 
 def _resolve(spec: ChartSpec, model_class: type, name: str) -> tuple[Any, tuple[str, ...]]:

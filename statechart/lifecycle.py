@@ -10,7 +10,12 @@ class.
 Rules of the chart:
 
   - Every state is named with the string Twisted's own
-    C{HTTP11ClientProtocol} uses, so C{protocol.state} keeps its meaning.
+    C{HTTP11ClientProtocol} uses, so C{protocol.state} keeps its meaning;
+    C{AWAITING_CONTINUE}, for C{Expect: 100-continue}, is httpchart's own.
+  - Timers are started and stopped by effects (C{start_*_timer},
+    C{stop_*_timer}, C{stop_timers}) in the states they guard, and expire as
+    events (C{timeout}, C{continue_timeout}); every transition out of those
+    states stops them, so the expiry cannot happen anywhere else.
   - Every (state, event) cell is either declared or cannot happen.  A
     declared cell may leave the state unchanged, with effects or without
     (the event is then ignored on purpose).  An undeclared cell is an event
@@ -38,11 +43,18 @@ from typing import ClassVar
 
 from .declare import Chart, Input, event, goes, state, stays
 
-_FAILED_EFFECT = ("log_effect_failure", "stop_writing", "abort_transport", "fail_outstanding")
+_FAILED_EFFECT = (
+    "log_effect_failure",
+    "stop_timers",
+    "stop_writing",
+    "abort_transport",
+    "fail_outstanding",
+)
 """The effects of the error path, wherever a transport is left to abort."""
 
 _FAILED_UNSENT = (
     "log_effect_failure",
+    "stop_timers",
     "stop_writing",
     "abort_transport",
     "fail_request",
@@ -65,6 +77,10 @@ class ConnectionLifecycle(Chart):
         "write_done": Input((), "The request's writeTo Deferred fired successfully."),
         "write_failed": Input(("reason",), "The request's writeTo Deferred failed."),
         "data": Input(("data",), "Bytes arrived from the server."),
+        "head_received": Input((), "The parser has the response's head (its Deferred fired)."),
+        "continue_received": Input(
+            (), "The parser read an interim '100 Continue' for a request that expects it."
+        ),
         "response_done": Input(("rest",), "The parser has read a complete response."),
         "bad_response": Input(
             ("reason",), "The parser, or the code consuming the response, raised."
@@ -79,6 +95,13 @@ class ConnectionLifecycle(Chart):
             "response's body consumer aborted the connection (as readBody does "
             "when its Deferred is cancelled).",
         ),
+        "timeout": Input(
+            ("reason",),
+            "The response, read or total timer expired; the reason holds a TimedOut naming it.",
+        ),
+        "continue_timeout": Input(
+            (), "The expect_continue timer expired before '100 Continue' or a response."
+        ),
         "effect_failed": Input(
             ("reason", "carried"),
             "An effect raised (a bug, in the connection or in code it calls): "
@@ -89,6 +112,9 @@ class ConnectionLifecycle(Chart):
 
     outputs: ClassVar[dict[str, str]] = {
         "start_request": "Open a parser for the response and start writing the request.",
+        "send_head": "Open a parser for the response and write only the request's head.",
+        "send_body": "Start writing the body of a request whose head is written.",
+        "withhold_body": "Never write the body: the connection cannot be reused.",
         "refuse_request": "Fail the new request with RequestNotSent; nothing is written.",
         "deliver_response": "From now on the parser's response, or its failure, goes to the "
         "caller.",
@@ -122,14 +148,25 @@ class ConnectionLifecycle(Chart):
         "carried.",
         "notify_lost": "Call the lost callback (the pool forgets the connection), if one "
         "is set; if it raises, log.",
+        "start_total_timer": "Start the total timer (Timeouts.total), if set.",
+        "start_response_timer": "Start the response timer (Timeouts.response), if set.",
+        "start_continue_timer": "Start the expect_continue timer, if set.",
+        "start_read_timer": "Start the read timer (Timeouts.read), if set.",
+        "restart_read_timer": "Bytes arrived: the read timer's silence starts again.",
+        "stop_response_timer": "Stop the response timer: the head is in.",
+        "stop_continue_timer": "Stop the expect_continue timer.",
+        "stop_read_timer": "Stop the read timer.",
+        "stop_timers": "Stop every timer of the connection.",
     }
 
     conditions: ClassVar[dict[str, str]] = {
         "withdrawn": "The request's Deferred was cancelled before the connection got to it.",
+        "expects_continue": "The request has a body and the header 'Expect: 100-continue'.",
+        "answered": "The response's head arrived before the request was fully written.",
         "closing": "The transport is closing, or there is none.",
-        "reusable": "The request was persistent, the response keeps the connection alive "
-        "(HTTP/1.1 without 'Connection: close', or HTTP/1.0 with keep-alive) and no stray "
-        "bytes followed it.",
+        "reusable": "The request was persistent and sent whole, the response keeps the "
+        "connection alive (HTTP/1.1 without 'Connection: close', or HTTP/1.0 with "
+        "keep-alive) and no stray bytes followed it.",
     }
 
     failure_states: ClassVar[tuple[str, ...]] = (
@@ -149,6 +186,11 @@ class ConnectionLifecycle(Chart):
         "Every connection starts here and a persistent one returns here after "
         "each complete response.  Only here is a new request accepted.",
         initial=True,
+    )
+    awaiting_continue = state(
+        "AWAITING_CONTINUE",
+        "The head of a request with 'Expect: 100-continue' is written; its body "
+        "waits for '100 Continue', a final response or the expect_continue timer.",
     )
     transmitting = state(
         "TRANSMITTING",
@@ -189,10 +231,24 @@ class ConnectionLifecycle(Chart):
         goes(
             quiescent,
             transmitting,
-            unless=("withdrawn", "closing"),
-            effects=("start_request",),
+            unless=("withdrawn", "closing", "expects_continue"),
+            effects=("start_request", "start_total_timer"),
             doc="An idle, open connection takes the request: a parser is "
-            "readied for its response and writeTo starts.",
+            "readied for its response, writeTo starts and the total timer runs.",
+        )
+        | goes(
+            quiescent,
+            awaiting_continue,
+            cond=("expects_continue",),
+            unless=("withdrawn", "closing"),
+            effects=(
+                "send_head",
+                "start_total_timer",
+                "start_continue_timer",
+                "start_read_timer",
+            ),
+            doc="A request expecting '100 Continue': only its head is written; "
+            "its body waits for the server or the expect_continue timer.",
         )
         | stays(
             quiescent,
@@ -211,6 +267,7 @@ class ConnectionLifecycle(Chart):
             "sent at all.",
         )
         | stays(
+            awaiting_continue,
             transmitting,
             transmitting_after_receiving_response,
             generation_failed,
@@ -227,9 +284,19 @@ class ConnectionLifecycle(Chart):
         goes(
             transmitting,
             waiting,
-            effects=("deliver_response",),
+            unless=("answered",),
+            effects=("deliver_response", "start_response_timer", "start_read_timer"),
             doc="The request is fully written; from now on the parser's "
-            "response (or its failure) goes to the caller.",
+            "response (or its failure) goes to the caller, and the response "
+            "and read timers run.",
+        )
+        | goes(
+            transmitting,
+            waiting,
+            cond=("answered",),
+            effects=("deliver_response", "start_read_timer"),
+            doc="The request is fully written and its response's head is "
+            "already in: the caller gets it, and the read timer runs.",
         )
         | stays(
             transmitting_after_receiving_response,
@@ -244,9 +311,15 @@ class ConnectionLifecycle(Chart):
         goes(
             transmitting,
             generation_failed,
-            effects=("abort_transport", "fail_generation", "discard_parser"),
+            effects=("stop_timers", "abort_transport", "fail_generation", "discard_parser"),
             doc="Producing the request failed: the transport is aborted, the "
             "caller gets RequestGenerationFailed and the parser is dropped.",
+        )
+        | goes(
+            awaiting_continue,
+            generation_failed,
+            effects=("stop_timers", "abort_transport", "fail_generation", "discard_parser"),
+            doc="Producing the request's head failed: as for the whole request.",
         )
         | stays(
             transmitting_after_receiving_response,
@@ -260,10 +333,12 @@ class ConnectionLifecycle(Chart):
 
     data = event(
         stays(
+            awaiting_continue,
             transmitting,
             waiting,
-            effects=("feed_parser",),
-            doc="Response bytes go to the parser.  A parse failure becomes a bad_response event.",
+            effects=("restart_read_timer", "feed_parser"),
+            doc="Response bytes restart the read timer's silence (where it runs) "
+            "and go to the parser.  A parse failure becomes a bad_response event.",
         )
         | goes(
             quiescent,
@@ -281,12 +356,66 @@ class ConnectionLifecycle(Chart):
         ),
     )
 
+    head_received = event(
+        stays(
+            waiting,
+            effects=("stop_response_timer",),
+            doc="The head is in: the response timer stops.",
+        )
+        | stays(
+            transmitting,
+            doc="The head arrived while the request is still written: the "
+            "caller gets the response when the write is done.",
+        )
+        | goes(
+            awaiting_continue,
+            waiting,
+            effects=("stop_continue_timer", "withhold_body", "deliver_response"),
+            doc="A final response before '100 Continue': the body is never "
+            "written, the caller gets the response, and the connection will "
+            "close after it.",
+        )
+        | stays(
+            quiescent,
+            transmitting_after_receiving_response,
+            generation_failed,
+            aborting,
+            lost,
+            doc="Queued behind the transition that detached the parser (Twisted's "
+            "parser completes a response without a body before its Deferred "
+            "fires): ignored.",
+        ),
+    )
+
+    continue_received = event(
+        goes(
+            awaiting_continue,
+            transmitting,
+            effects=("stop_continue_timer", "stop_read_timer", "send_body"),
+            doc="The server asks for the body: it is written.",
+        )
+        | stays(
+            transmitting,
+            waiting,
+            doc="A '100 Continue' nobody waits for (the body is already being "
+            "written, or was not announced) is skipped.",
+        )
+        | stays(
+            quiescent,
+            transmitting_after_receiving_response,
+            generation_failed,
+            aborting,
+            lost,
+            doc="Queued behind the transition that detached the parser: ignored.",
+        ),
+    )
+
     response_done = event(
         goes(
             waiting,
             quiescent,
             cond=("reusable",),
-            effects=("resume_transport", "notify_quiescent", "release_parser"),
+            effects=("stop_timers", "resume_transport", "notify_quiescent", "release_parser"),
             doc="A complete response on a connection both sides keep open: the "
             "transport reads again, the quiescent callback (the pool) takes the "
             "connection back, then the response body is finished.",
@@ -295,17 +424,26 @@ class ConnectionLifecycle(Chart):
             waiting,
             quiescent,
             unless=("reusable",),
-            effects=("lose_transport", "release_parser"),
+            effects=("stop_timers", "lose_transport", "release_parser"),
             doc="A complete response that ends the connection (non-persistent "
-            "request, 'Connection: close', HTTP/1.0 without keep-alive, or "
-            "stray bytes after it): close the transport, finish the body.",
+            "request, a body never sent, 'Connection: close', HTTP/1.0 without "
+            "keep-alive, or stray bytes after it): close the transport, finish "
+            "the body.",
         )
         | goes(
             transmitting,
             transmitting_after_receiving_response,
-            effects=("deliver_response", "lose_transport", "release_parser"),
+            effects=("stop_timers", "deliver_response", "lose_transport", "release_parser"),
             doc="The server answered before the request was fully written: the "
             "caller gets the response and the connection is closed.",
+        )
+        | goes(
+            awaiting_continue,
+            transmitting_after_receiving_response,
+            effects=("stop_timers", "deliver_response", "lose_transport", "release_parser"),
+            doc="A complete final response before '100 Continue' (Twisted's parser "
+            "completes one without a body before its head is reported): the "
+            "caller gets it, the body is never written, the connection closes.",
         )
         | stays(
             quiescent,
@@ -323,7 +461,7 @@ class ConnectionLifecycle(Chart):
         goes(
             waiting,
             aborting,
-            effects=("log_bad_response", "lose_transport", "disconnect_parser"),
+            effects=("stop_timers", "log_bad_response", "lose_transport", "disconnect_parser"),
             doc="The response cannot be parsed (or its consumer raised): log why, "
             "close the transport and fail the response with the reason.",
         )
@@ -331,6 +469,7 @@ class ConnectionLifecycle(Chart):
             transmitting,
             aborting,
             effects=(
+                "stop_timers",
                 "log_bad_response",
                 "stop_writing",
                 "abort_transport",
@@ -340,6 +479,19 @@ class ConnectionLifecycle(Chart):
             doc="The response broke while the request was still being written: "
             "log why, stop writing, abort, and give the caller the response "
             "failure now rather than a transmission failure later.",
+        )
+        | goes(
+            awaiting_continue,
+            aborting,
+            effects=(
+                "stop_timers",
+                "log_bad_response",
+                "abort_transport",
+                "deliver_response",
+                "disconnect_parser",
+            ),
+            doc="The response broke before the body was written: log why, "
+            "abort, and give the caller the response failure.",
         )
         | stays(
             quiescent,
@@ -364,9 +516,21 @@ class ConnectionLifecycle(Chart):
         | goes(
             transmitting,
             lost,
-            effects=("notify_lost", "stop_writing", "fail_transmission", "discard_parser"),
+            effects=(
+                "notify_lost",
+                "stop_timers",
+                "stop_writing",
+                "fail_transmission",
+                "discard_parser",
+            ),
             doc="Lost while writing: the request is told to stop and the caller "
             "gets RequestTransmissionFailed.",
+        )
+        | goes(
+            awaiting_continue,
+            lost,
+            effects=("notify_lost", "stop_timers", "fail_transmission", "discard_parser"),
+            doc="Lost before the body was written: the caller gets RequestTransmissionFailed.",
         )
         | goes(
             transmitting_after_receiving_response,
@@ -383,7 +547,7 @@ class ConnectionLifecycle(Chart):
         | goes(
             waiting,
             lost,
-            effects=("notify_lost", "disconnect_parser"),
+            effects=("notify_lost", "stop_timers", "disconnect_parser"),
             doc="Lost while waiting: the parser decides what that means (the "
             "end of a close-delimited body, or ResponseFailed).",
         )
@@ -411,12 +575,20 @@ class ConnectionLifecycle(Chart):
             transmitting,
             aborting,
             effects=(
+                "stop_timers",
                 "add_abort_waiter",
                 "stop_writing",
                 "abort_transport",
                 "deliver_response",
             ),
             doc="Abort while writing: stop the write and hand the caller the "
+            "response's outcome, which the loss will make ConnectionAborted.",
+        )
+        | goes(
+            awaiting_continue,
+            aborting,
+            effects=("stop_timers", "add_abort_waiter", "abort_transport", "deliver_response"),
+            doc="Abort before the body was written: hand the caller the "
             "response's outcome, which the loss will make ConnectionAborted.",
         )
         | goes(
@@ -434,7 +606,7 @@ class ConnectionLifecycle(Chart):
         | goes(
             waiting,
             aborting,
-            effects=("add_abort_waiter", "abort_transport"),
+            effects=("stop_timers", "add_abort_waiter", "abort_transport"),
             doc="Abort while waiting: the response will fail with "
             "ConnectionAborted once the transport is gone.",
         )
@@ -461,8 +633,15 @@ class ConnectionLifecycle(Chart):
         | goes(
             waiting,
             aborting,
-            effects=("abort_transport", "cancel_parser"),
+            effects=("stop_timers", "abort_transport", "cancel_parser"),
             doc="Cancelled after the request was sent: abort the connection and "
+            "fail the response with CancelledError.",
+        )
+        | goes(
+            awaiting_continue,
+            aborting,
+            effects=("stop_timers", "abort_transport", "deliver_response", "cancel_parser"),
+            doc="Cancelled before the body was written: abort the connection and "
             "fail the response with CancelledError.",
         )
         | stays(
@@ -479,6 +658,45 @@ class ConnectionLifecycle(Chart):
         ),
     )
 
+    timeout = event(
+        goes(
+            transmitting,
+            aborting,
+            effects=(
+                "stop_timers",
+                "stop_writing",
+                "abort_transport",
+                "deliver_response",
+                "disconnect_parser",
+            ),
+            doc="The total timer expired while writing: stop the write, abort, "
+            "and fail the response with the TimedOut reason.",
+        )
+        | goes(
+            awaiting_continue,
+            aborting,
+            effects=("stop_timers", "abort_transport", "deliver_response", "disconnect_parser"),
+            doc="The total or read timer expired before the body was written: "
+            "abort, and fail the response with the TimedOut reason.",
+        )
+        | goes(
+            waiting,
+            aborting,
+            effects=("stop_timers", "abort_transport", "disconnect_parser"),
+            doc="The response, read or total timer expired: abort, and fail the "
+            "response (or its body) with the TimedOut reason.",
+        ),
+    )
+
+    continue_timeout = event(
+        goes(
+            awaiting_continue,
+            transmitting,
+            effects=("stop_continue_timer", "stop_read_timer", "send_body"),
+            doc="No '100 Continue' in time: the body is written anyway, as curl does.",
+        ),
+    )
+
     effect_failed = event(
         goes(
             transmitting,
@@ -487,6 +705,14 @@ class ConnectionLifecycle(Chart):
             doc="An effect raised while the request was being written: log it, "
             "stop writing, abort, and fail the request with "
             "RequestGenerationFailed, then whatever else is outstanding.",
+        )
+        | goes(
+            awaiting_continue,
+            aborting,
+            effects=_FAILED_UNSENT,
+            doc="An effect raised while the body waited for '100 Continue': log "
+            "it, abort, and fail the request with RequestGenerationFailed, then "
+            "whatever else is outstanding.",
         )
         | goes(
             quiescent,
@@ -528,7 +754,7 @@ class ConnectionLifecycle(Chart):
         )
         | stays(
             lost,
-            effects=("log_effect_failure", "stop_writing", "fail_outstanding"),
+            effects=("log_effect_failure", "stop_timers", "stop_writing", "fail_outstanding"),
             doc="An effect raised after the loss: log it and fail anything "
             "still outstanding with the exception.",
         ),

@@ -67,8 +67,9 @@ class ResponseParsing(Chart):
         "chunked": "The body is chunked (Transfer-Encoding ends with chunked).",
         "sized": "The body's length is given by Content-Length.",
         "received": "At least one byte of the response arrived.",
-        "refused": "The reason is the parser's own refusal of the body (BodyTooLarge: "
-        "longer than max_body_size).",
+        "cut_short": "The body was cut short on purpose: the parser refused it for its "
+        "size (BodyTooLarge, over max_body_size), or one of the connection's timers "
+        "expired (TimedOut).",
     }
 
     head = state(
@@ -203,16 +204,18 @@ class ResponseParsing(Chart):
         | goes(
             until_close,
             finished,
-            unless=("refused",),
+            unless=("cut_short",),
             effects=("announce_complete", "finish_body_uncertain"),
             doc="The close is the end of the body.",
         )
         | goes(
             until_close,
             failed,
-            cond=("refused",),
+            cond=("cut_short",),
             effects=("fail_body",),
-            doc="The parser refused the body for its size: it was cut short, not ended.",
+            doc="The parser refused the body for its size, or the server went "
+            "silent or slow and a timer ended the connection: the close is no "
+            "end of the body, which fails.",
         )
         | goes(
             done,

@@ -218,11 +218,13 @@ class TestAgainstALoopbackServer(TestCase):
         assert all(lines), err
         assert {line[1] for line in lines if line} == {"1", "2"}
         assert [line[2] for line in lines if line and line[1] == "2"] == [
-            "QUIESCENT --issue--> TRANSMITTING  / start_request",
-            "TRANSMITTING --write_done--> WAITING  / deliver_response",
-            "WAITING --data--> WAITING  / feed_parser",
-            "WAITING --response_done--> QUIESCENT  / resume_transport, notify_quiescent, "
-            "release_parser",
+            "QUIESCENT --issue--> TRANSMITTING  / start_request, start_total_timer",
+            "TRANSMITTING --write_done--> WAITING  / deliver_response, start_response_timer, "
+            "start_read_timer",
+            "WAITING --data--> WAITING  / restart_read_timer, feed_parser",
+            "WAITING --head_received--> WAITING  / stop_response_timer",
+            "WAITING --response_done--> QUIESCENT  / stop_timers, resume_transport, "
+            "notify_quiescent, release_parser",
             "QUIESCENT --abort--> ABORTING  / add_abort_waiter, abort_transport",
             "ABORTING --connection_lost--> CONNECTION_LOST  / notify_lost, abort_parser, "
             "fire_abort_waiters",

@@ -19,13 +19,20 @@ def test_demo_session_shows_reuse_failure_and_abort() -> None:
     )
     assert finished.returncode == 0, finished.stderr
     out = finished.stdout
-    reused = "#1  WAITING --response_done--> QUIESCENT  / resume_transport, notify_quiescent"
+    reused = (
+        "#1  WAITING --response_done--> QUIESCENT  / stop_timers, resume_transport, "
+        "notify_quiescent"
+    )
     assert out.count(reused) == 2
     assert out.count("connected from local port") == 3
-    assert "#1  WAITING --response_done--> QUIESCENT  / lose_transport, release_parser" in out
+    assert (
+        "#1  WAITING --response_done--> QUIESCENT  / stop_timers, lose_transport, release_parser"
+        in out
+    )
     assert "#1  QUIESCENT --connection_lost--> CONNECTION_LOST" in out
     lost_while_waiting = (
-        "#2  WAITING --connection_lost--> CONNECTION_LOST  / notify_lost, disconnect_parser"
+        "#2  WAITING --connection_lost--> CONNECTION_LOST  / notify_lost, stop_timers, "
+        "disconnect_parser"
     )
     assert lost_while_waiting in out
     assert "the request failed: ResponseFailed([ConnectionDone, _DataLoss])" in out

@@ -39,9 +39,14 @@ def test_every_branch_is_an_edge_or_a_line_in_its_state_box() -> None:
 
 def test_edges_read_event_guard_then_effects() -> None:
     labels = {t.label for t in GRAPH.chart_transitions()}
-    assert "issue [not withdrawn and not closing] / start_request" in labels
-    assert "write_failed / abort_transport, fail_generation, discard_parser" in labels
-    assert "response_done [reusable] / resume_transport, notify_quiescent, release_parser" in labels
+    assert (
+        "issue [not withdrawn and not closing and not expects_continue] "
+        "/ start_request, start_total_timer"
+    ) in labels
+    assert "write_failed / stop_timers, abort_transport, fail_generation, discard_parser" in labels
+    assert (
+        "response_done [reusable] / stop_timers, resume_transport, notify_quiescent, release_parser"
+    ) in labels
     assert "connection_lost / notify_lost" in labels
 
 
@@ -50,7 +55,7 @@ def test_states_list_what_they_handle_in_place_and_what_they_ignore() -> None:
     assert quiescent.actions == [
         "issue [closing and not withdrawn] / refuse_request",
         "bad_response / log_bad_response",
-        "ignores issue [withdrawn], response_done, cancel",
+        "ignores issue [withdrawn], head_received, continue_received, response_done, cancel",
     ]
 
 
@@ -64,8 +69,9 @@ def test_the_request_cycle_is_idle_writing_waiting_idle() -> None:
     assert GRAPH.cycle == ("QUIESCENT", "TRANSMITTING", "WAITING", "QUIESCENT")
     cycle = [t.label.split(" /")[0] for t in GRAPH.chart_transitions() if t.kind is EdgeKind.CYCLE]
     assert cycle == [
-        "issue [not withdrawn and not closing]",
-        "write_done",
+        "issue [not withdrawn and not closing and not expects_continue]",
+        "write_done [not answered]",
+        "write_done [answered]",
         "response_done [reusable]",
         "response_done [not reusable]",
     ]
@@ -108,7 +114,8 @@ def test_mermaid_has_every_transition_including_branches_of_one_event() -> None:
     assert len(arrows) == len(declared) + 2  # the initial and the final arrow
     assert (
         arrows.count(
-            "waiting --> quiescent : response_done [not reusable] / lose_transport, release_parser"
+            "waiting --> quiescent : response_done [not reusable] / stop_timers, lose_transport, "
+            "release_parser"
         )
         == 1
     )

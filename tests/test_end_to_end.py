@@ -36,7 +36,16 @@ from twisted.web.iweb import IBodyProducer, IResponse
 from httpchart.protocol import BodyDiscarded, BodyTooLarge, HTTPConnectionPool, Response
 from localservers.servers import LARGE, SMALL, Authority, Content, Nginx, TwistedWebServer
 
-from .support.client_kit import Chunks, Collect, Digest, Stalled, Tracker, connection_of, read
+from .support.client_kit import (
+    Chunks,
+    Collect,
+    Digest,
+    Stalled,
+    Tracker,
+    Untouched,
+    connection_of,
+    read,
+)
 
 UPLOAD = bytes(range(256)) * 1024 + b"tail"
 PARTS = [b"first part, ", b"second part, ", b"x" * 70000, b", last part"]
@@ -351,6 +360,34 @@ class TestTwistedWebServer(DiscardAndLimit, TestCase):
     async def test_post_chunked(self) -> None:
         assert await self.uploaded(b"POST", Chunks(PARTS)) == b"".join(PARTS)
 
+    async def test_expect_continue_gets_100_and_sends_the_body(self) -> None:
+        """
+        Twisted's web server answers C{Expect: 100-continue} with C{100
+        Continue}: the body follows it, and the echo is the body.
+        """
+        for body in (FileBodyProducer(BytesIO(UPLOAD)), Chunks(PARTS)):
+            headers = Headers({b"expect": [b"100-continue"]})
+            response = await self.agent.request(b"POST", self.url("/echo"), headers, body)
+            expected = UPLOAD if isinstance(body, FileBodyProducer) else b"".join(PARTS)
+            assert await read(response) == expected
+        (number,) = self.tracker.opened
+        path = [(r.source, r.event, r.target) for r in self.tracker.transitions[number]]
+        taken = ("AWAITING_CONTINUE", "continue_received", "TRANSMITTING")
+        assert path.count(taken) == 2
+        assert ("QUIESCENT", "issue", "AWAITING_CONTINUE") in path
+
+    async def test_expect_continue_through_treq(self) -> None:
+        response = await treq.post(
+            self.url("/echo"),
+            data=b"sent after 100 Continue",
+            headers={b"Expect": [b"100-continue"]},
+            pool=self.pool,
+        )
+        assert await treq.content(response) == b"sent after 100 Continue"
+        (number,) = self.tracker.opened
+        events = [r.event for r in self.tracker.transitions[number]]
+        assert "continue_received" in events
+
 
 class TestNginx(DiscardAndLimit, TestCase):
     """
@@ -398,6 +435,25 @@ class TestNginx(DiscardAndLimit, TestCase):
             if early in events:
                 later = events[events.index(early) :]
                 assert ("issue", "TRANSMITTING") not in later
+
+    async def test_expect_continue_gets_413_without_producing_the_body(self) -> None:
+        """
+        nginx refuses a body larger than C{client_max_body_size} from its
+        announced length: the 413 arrives before any C{100 Continue}, the
+        10 MB body is never produced, and the connection is closed after it.
+        """
+        body = Untouched(10 * 1024 * 1024)
+        headers = Headers({b"expect": [b"100-continue"]})
+        response = await self.agent.request(b"PUT", self.url("/tiny-uploads"), headers, body)
+        assert response.code == 413
+        await read(response)
+        assert not body.started
+        (number,) = self.tracker.opened
+        await self.tracker.lost(number)
+        path = [(r.source, r.event, r.target) for r in self.tracker.transitions[number]]
+        assert ("AWAITING_CONTINUE", "head_received", "WAITING") in path
+        assert "send_body" not in self.tracker.effects(number)
+        assert "lose_transport" in self.tracker.effects(number)
 
     async def test_answer_before_the_body_is_sent_ends_the_connection(self) -> None:
         body = Stalled(b"the start of a body that never ends")

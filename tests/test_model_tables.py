@@ -159,13 +159,13 @@ PARSER_SCENARIOS: dict[tuple[str, str, str], tuple[bytes, tuple[Any, ...], Any, 
         "connected ended:ResponseFailed",
     ),
     (P.UNTIL_CLOSE, "body", ""): (b"GET", (_feed(OPEN_HEAD),), _feed(b"xy"), "connected data:xy"),
-    (P.UNTIL_CLOSE, "lost", "not refused"): (
+    (P.UNTIL_CLOSE, "lost", "not cut_short"): (
         b"GET",
         (_feed(OPEN_HEAD),),
         _lose,
         "connected ended:PotentialDataLoss",
     ),
-    (P.UNTIL_CLOSE, "lost", "refused"): (
+    (P.UNTIL_CLOSE, "lost", "cut_short"): (
         b"GET",
         (_feed(OPEN_HEAD),),
         _past_a_limit_of_one_byte,

@@ -109,6 +109,7 @@ def test_pool_observer_sees_every_transition_numbered_by_connection_across_pools
         ("QUIESCENT", "issue", "TRANSMITTING"),
         ("TRANSMITTING", "write_done", "WAITING"),
         ("WAITING", "data", "WAITING"),
+        ("WAITING", "head_received", "WAITING"),
         ("WAITING", "response_done", "QUIESCENT"),
     ] * 2
     keys = sorted({number for number, r in seen if r.source in pool_states})
@@ -158,10 +159,13 @@ def test_pool_with_the_log_observer_logs_every_transition_of_its_connections() -
     ]
     assert len({event["connection"] for event in logged}) == 1
     assert [formatEvent(event).split(" ", 1)[1] for event in logged] == [
-        "QUIESCENT --issue--> TRANSMITTING / start_request",
-        "TRANSMITTING --write_done--> WAITING / deliver_response",
-        "WAITING --data--> WAITING / feed_parser",
-        "WAITING --response_done--> QUIESCENT / resume_transport, notify_quiescent, release_parser",
+        "QUIESCENT --issue--> TRANSMITTING / start_request, start_total_timer",
+        "TRANSMITTING --write_done--> WAITING / deliver_response, start_response_timer, "
+        "start_read_timer",
+        "WAITING --data--> WAITING / restart_read_timer, feed_parser",
+        "WAITING --head_received--> WAITING / stop_response_timer",
+        "WAITING --response_done--> QUIESCENT / stop_timers, resume_transport, "
+        "notify_quiescent, release_parser",
     ]
 
 

@@ -18,6 +18,9 @@ test then checks that:
     the response was delivered; and no Deferred was left with an unhandled
     error.
 
+Timers run on the rig's C{task.Clock} (L{RIG_TIMEOUTS}); a scenario lets
+time pass until the connection's one delayed call fires.
+
 The error path (effect_failed) is reached through public calls with one
 effect of the connection broken on purpose (see L{tests.support.rig.spied}): the
 transition whose effect raises skips its later effects, and what the fakes
@@ -40,15 +43,17 @@ import pytest
 from twisted.python.failure import Failure
 from twisted.web._newclient import ParseError
 
+from httpchart.protocol import TimedOut, Timeouts
 from httpchart.statechart import LifecycleError, TransitionRecord
 
-from .support.rig import Rig, WriteBroke
-from .tables.transition_table import CL, GF, IMPOSSIBLE, ROWS, TARR, A, Impossible, Q, Row, T, W
+from .support.rig import RIG_TIMEOUTS, Rig, WriteBroke, WriteMode
+from .tables.transition_table import AC, CL, GF, IMPOSSIBLE, ROWS, TARR, A, Impossible, Q, Row, T, W
 
 HEAD_LENGTH_10 = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"
 HEAD_CLOSE_DELIMITED = b"HTTP/1.1 200 OK\r\n\r\n"
 COMPLETE_EMPTY = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
 GARBAGE = b"this is not HTTP\r\n"
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 Step = Callable[[Rig], object]
 
@@ -62,7 +67,8 @@ class Scenario:
     event queued behind the action's first transition.  C{reasons} names the
     reason types the action's events carry; C{injected}, when set, says why
     public calls cannot reach the cell.  C{breaks} names the effect that
-    raises during the action, and C{facts} then lists what the fakes see.
+    raises during the action, and C{facts} then lists what the fakes see.  C{timeouts}
+    replaces the rig's.
     """
 
     route: tuple[Step, ...]
@@ -72,10 +78,19 @@ class Scenario:
     injected: str = ""
     breaks: str = ""
     facts: frozenset[str] = frozenset()
+    timeouts: Timeouts = RIG_TIMEOUTS
 
 
 def _request(persistent: bool = True) -> Step:
     return lambda rig: rig.request(persistent)
+
+
+def _expecting(write: WriteMode = "pending") -> Step:
+    return lambda rig: rig.request(write=write, expect=True)
+
+
+def _expire(rig: Rig) -> None:
+    rig.expire()
 
 
 def _feed(data: bytes) -> Step:
@@ -139,12 +154,50 @@ ABORTING_WHILE_WRITING = (_request(), _abort)
 LOST = (_lose,)
 LOST_WHILE_WRITING = (_request(), _lose)
 IDLE_CLOSING = (_request(persistent=False), _finish, _feed(COMPLETE_EMPTY))
+AWAITING_CONTINUE = (_expecting(),)
+WRITING_BODY = (_expecting(), _feed(CONTINUE))
+# Only the read and total timers: the read timer expires first.
+NO_CONTINUE_TIMER = Timeouts(expect_continue=None, response=2.0, read=3.0, total=4.0)
 
 NO_PARSER = "the parser that would send it was detached by an earlier transition"
 NOT_CURRENT = "cancellation is only routed for the request the connection is carrying"
+TWISTED_ORDER = (
+    "only Twisted's parser completes a response without a body before it "
+    "reports the head; the rig runs httpchart's"
+)
 
-SCENARIOS: dict[tuple[str, str, str], Scenario] = {
-    (Q, "issue", "not withdrawn and not closing"): Scenario((), _request()),
+
+def _injected_parser_events(state: str, route: tuple[Step, ...]) -> dict[Key, Scenario]:
+    return {
+        (state, "head_received", ""): Scenario(route, _inject("head_received"), injected=NO_PARSER),
+        (state, "continue_received", ""): Scenario(
+            route, _inject("continue_received"), injected=NO_PARSER
+        ),
+    }
+
+
+Key = tuple[str, str, str]
+
+SCENARIOS: dict[Key, Scenario] = {
+    (Q, "issue", "not withdrawn and not closing and not expects_continue"): Scenario(
+        (), _request()
+    ),
+    (Q, "issue", "expects_continue and not withdrawn and not closing"): Scenario((), _expecting()),
+    **_injected_parser_events(Q, ()),
+    (AC, "issue", ""): Scenario(AWAITING_CONTINUE, _request()),
+    (AC, "write_failed", ""): Scenario((), _expecting("fails"), start=Q),
+    (AC, "data", ""): Scenario(AWAITING_CONTINUE, _feed(b"HTTP/1.1 1")),
+    (AC, "head_received", ""): Scenario(AWAITING_CONTINUE, _feed(HEAD_LENGTH_10)),
+    (AC, "continue_received", ""): Scenario(AWAITING_CONTINUE, _feed(CONTINUE)),
+    (AC, "response_done", ""): Scenario(
+        AWAITING_CONTINUE, _inject("response_done", rest=b""), injected=TWISTED_ORDER
+    ),
+    (AC, "bad_response", ""): Scenario(AWAITING_CONTINUE, _feed(GARBAGE)),
+    (AC, "connection_lost", ""): Scenario(AWAITING_CONTINUE, _lose),
+    (AC, "abort", ""): Scenario(AWAITING_CONTINUE, _abort),
+    (AC, "cancel", ""): Scenario(AWAITING_CONTINUE, _cancel),
+    (AC, "timeout", ""): Scenario(AWAITING_CONTINUE, _expire, timeouts=NO_CONTINUE_TIMER),
+    (AC, "continue_timeout", ""): Scenario(AWAITING_CONTINUE, _expire),
     (Q, "issue", "closing and not withdrawn"): Scenario(IDLE_CLOSING, _request()),
     (Q, "issue", "withdrawn"): Scenario(
         (*WAITING, _feed(HEAD_LENGTH_10), _quiescent_does(_issue_and_withdraw)),
@@ -166,7 +219,11 @@ SCENARIOS: dict[tuple[str, str, str], Scenario] = {
         start=W,
     ),
     (T, "issue", ""): Scenario(TRANSMITTING, _request()),
-    (T, "write_done", ""): Scenario(TRANSMITTING_WITH_HEAD, _finish),
+    (T, "write_done", "not answered"): Scenario(TRANSMITTING, _finish),
+    (T, "write_done", "answered"): Scenario(TRANSMITTING_WITH_HEAD, _finish),
+    (T, "head_received", ""): Scenario(TRANSMITTING, _feed(HEAD_LENGTH_10)),
+    (T, "continue_received", ""): Scenario(WRITING_BODY, _feed(CONTINUE)),
+    (T, "timeout", ""): Scenario(TRANSMITTING, _expire),
     (T, "write_failed", ""): Scenario(TRANSMITTING, _fail),
     (T, "data", ""): Scenario(TRANSMITTING, _feed(b"HTTP/1.1 200")),
     (T, "response_done", ""): Scenario(TRANSMITTING, _feed(COMPLETE_EMPTY)),
@@ -175,6 +232,7 @@ SCENARIOS: dict[tuple[str, str, str], Scenario] = {
     (T, "abort", ""): Scenario(TRANSMITTING_WITH_HEAD, _abort),
     (T, "cancel", ""): Scenario(TRANSMITTING, _cancel, reasons={"write_failed": "CancelledError"}),
     (TARR, "issue", ""): Scenario(AFTER_RESPONSE, _request()),
+    **_injected_parser_events(TARR, AFTER_RESPONSE),
     (TARR, "write_done", ""): Scenario(AFTER_RESPONSE, _finish),
     (TARR, "write_failed", ""): Scenario(AFTER_RESPONSE, _fail),
     (TARR, "data", ""): Scenario(AFTER_RESPONSE, _feed(GARBAGE)),
@@ -190,6 +248,7 @@ SCENARIOS: dict[tuple[str, str, str], Scenario] = {
     (TARR, "abort", ""): Scenario(AFTER_RESPONSE, _abort),
     (TARR, "cancel", ""): Scenario(AFTER_RESPONSE, _inject("cancel"), injected=NOT_CURRENT),
     (GF, "issue", ""): Scenario(GENERATION_FAILED, _request()),
+    **_injected_parser_events(GF, GENERATION_FAILED),
     (GF, "data", ""): Scenario(GENERATION_FAILED, _feed(GARBAGE)),
     (GF, "response_done", ""): Scenario(TRANSMITTING_CLOSE_DELIMITED, _fail, start=T),
     (GF, "bad_response", ""): Scenario(
@@ -201,6 +260,9 @@ SCENARIOS: dict[tuple[str, str, str], Scenario] = {
     (GF, "abort", ""): Scenario(GENERATION_FAILED, _abort),
     (GF, "cancel", ""): Scenario(GENERATION_FAILED, _inject("cancel"), injected=NOT_CURRENT),
     (W, "issue", ""): Scenario(WAITING, _request()),
+    (W, "head_received", ""): Scenario(WAITING, _feed(HEAD_LENGTH_10)),
+    (W, "continue_received", ""): Scenario((*WRITING_BODY, _finish), _feed(CONTINUE)),
+    (W, "timeout", ""): Scenario(WAITING, _expire),
     (W, "data", ""): Scenario(WAITING, _feed(b"HTTP/1.1 200")),
     (W, "response_done", "reusable"): Scenario(WAITING, _feed(COMPLETE_EMPTY)),
     (W, "response_done", "not reusable"): Scenario(
@@ -211,6 +273,7 @@ SCENARIOS: dict[tuple[str, str, str], Scenario] = {
     (W, "abort", ""): Scenario(WAITING, _abort),
     (W, "cancel", ""): Scenario(WAITING, _cancel),
     (A, "issue", ""): Scenario(ABORTING_WHILE_WAITING, _request()),
+    **_injected_parser_events(A, ABORTING_WHILE_WAITING),
     (A, "write_done", ""): Scenario(ABORTING_WHILE_WRITING, _finish),
     (A, "write_failed", ""): Scenario(ABORTING_WHILE_WRITING, _fail),
     (A, "data", ""): Scenario(ABORTING_WHILE_WAITING, _feed(HEAD_LENGTH_10)),
@@ -229,6 +292,7 @@ SCENARIOS: dict[tuple[str, str, str], Scenario] = {
     (A, "abort", ""): Scenario(ABORTING_WHILE_WAITING, _abort),
     (A, "cancel", ""): Scenario(ABORTING_WHILE_WAITING, _cancel),
     (CL, "issue", ""): Scenario(LOST, _request()),
+    **_injected_parser_events(CL, LOST),
     (CL, "write_done", ""): Scenario(LOST_WHILE_WRITING, _finish),
     (CL, "write_failed", ""): Scenario(LOST_WHILE_WRITING, _fail),
     (CL, "data", ""): Scenario(LOST, _feed(GARBAGE)),
@@ -252,6 +316,15 @@ SCENARIOS: dict[tuple[str, str, str], Scenario] = {
         "log:effect-failure",
         "transport:abort",
         "parser:disconnected:EffectBroke",
+    ),
+    (AC, "effect_failed", ""): _breaking(
+        "send_head",
+        _expecting(),
+        (),
+        Q,
+        "log:effect-failure",
+        "transport:abort",
+        "caller:RequestGenerationFailed[EffectBroke]",
     ),
     (T, "effect_failed", ""): _breaking(
         "start_request",
@@ -312,21 +385,36 @@ SCENARIOS: dict[tuple[str, str, str], Scenario] = {
     ),
 }
 
-IMPOSSIBLE_ROUTES: dict[str, tuple[Step, ...]] = {Q: (), GF: GENERATION_FAILED, W: WAITING}
+IMPOSSIBLE_ROUTES: dict[str, tuple[Step, ...]] = {
+    Q: (),
+    AC: AWAITING_CONTINUE,
+    T: TRANSMITTING,
+    TARR: AFTER_RESPONSE,
+    GF: GENERATION_FAILED,
+    W: WAITING,
+    A: ABORTING_WHILE_WAITING,
+    CL: LOST,
+}
 IMPOSSIBLE_PAYLOADS: dict[str, dict[str, object]] = {
     "write_done": {},
     "write_failed": {"reason": Failure(WriteBroke())},
+    "timeout": {"reason": Failure(TimedOut("total", 4.0))},
+    "continue_timeout": {},
 }
 
 DEFAULT_REASONS = {
     "write_failed": "WriteBroke",
     "connection_lost": "ConnectionLost",
     "bad_response": "MalformedResponse",
+    "timeout": "TimedOut",
 }
 
 # What each effect visibly does, given the reason types of the events.
 _EFFECT_FACTS: dict[str, Callable[[dict[str, str], str], set[str]]] = {
     "start_request": lambda r, e: {"request:writeTo", "parser:created"},
+    "send_head": lambda r, e: {"request:head", "parser:created"},
+    "send_body": lambda r, e: {"request:writeTo"},
+    "withhold_body": lambda r, e: set(),
     "refuse_request": lambda r, e: {"caller:RequestNotSent[]"},
     "deliver_response": lambda r, e: set(),
     "fail_generation": lambda r, e: {f"caller:RequestGenerationFailed[{r[e]}]"},
@@ -349,6 +437,20 @@ _EFFECT_FACTS: dict[str, Callable[[dict[str, str], str], set[str]]] = {
     "fire_abort_waiters": lambda r, e: {"abort:waiters-fired"},
     "confirm_abort": lambda r, e: {"abort:fired-now"},
     "notify_lost": lambda r, e: {"lost-callback"},
+    **{
+        effect: lambda r, e: set()
+        for effect in (
+            "start_total_timer",
+            "start_response_timer",
+            "start_continue_timer",
+            "start_read_timer",
+            "restart_read_timer",
+            "stop_response_timer",
+            "stop_continue_timer",
+            "stop_read_timer",
+            "stop_timers",
+        )
+    },
 }
 
 
@@ -400,7 +502,7 @@ class Outcome:
 
 def _run(row: Row, engine: str) -> Iterator[tuple[Rig, Outcome]]:
     scenario = SCENARIOS[(row.state, row.event, row.guard)]
-    rig = Rig(engine)
+    rig = Rig(engine, timeouts=scenario.timeouts)
     try:
         for step in scenario.route:
             step(rig)
@@ -428,6 +530,19 @@ def test_running_protocol_follows_row(row: Row, engine: str) -> None:
         assert set(outcome.facts) == expected
         assert "log:unhandled" not in outcome.facts
         rig.check_delivery()
+        _check_timers(rig, outcome.state)
+
+
+def _check_timers(rig: Rig, state: str) -> None:
+    """
+    No timer outlives the states it guards: outside them the connection has
+    no delayed call; inside them, at most one.
+    """
+    calls = rig.clock.getDelayedCalls()
+    if state in (AC, T, W):
+        assert len(calls) <= 1
+    else:
+        assert calls == []
 
 
 @pytest.mark.parametrize("row", ROWS, ids=_row_id)
@@ -466,7 +581,7 @@ def test_every_cell_has_a_scenario() -> None:
 
 def test_injected_scenarios_are_the_few_unreachable_cells() -> None:
     injected = sorted(cell for cell, scenario in SCENARIOS.items() if scenario.injected)
-    assert len(injected) == 10, injected
+    assert len(injected) == 21, injected
 
 
 def test_cancelled_request_deferred_always_fires() -> None:

@@ -35,9 +35,10 @@ def test_recorder_keeps_every_transition_in_order(engine: str) -> None:
         ("QUIESCENT", "issue", "TRANSMITTING"),
         ("TRANSMITTING", "write_done", "WAITING"),
         ("WAITING", "data", "WAITING"),
+        ("WAITING", "head_received", "WAITING"),
         ("WAITING", "response_done", "QUIESCENT"),
     ]
-    assert len(recorder) == 4
+    assert len(recorder) == 5
     assert recorder.first_number == 1
 
 

@@ -3,7 +3,7 @@ Every sequence of lifecycle inputs up to a depth keeps every promise the
 connection makes (tests/support/checker.py says which), on both engines.
 
 The depth is C{HTTPCHART_CHECK_DEPTH} (10 by default; C{make check-deep}
-goes further).  The reference engine is slow, so it runs four inputs
+goes further).  The reference engine is slow, so it runs five inputs
 shallower, and must build exactly the same graph of configurations,
 transitions included, as the compiled engine does at that depth.  The
 fingerprint's soundness is checked five inputs shallower.  Each run's
@@ -29,11 +29,11 @@ from httpchart.statechart import TransitionRecord
 
 from .support.checker import TABLE_RECORDS, Run, Violation, explore, fingerprint
 from .support.rig import spied
-from .tables.transition_table import ROWS, A, Q
+from .tables.transition_table import AC, ROWS, A, Q
 from .test_protocol_table import SCENARIOS
 
 DEPTH = int(os.environ.get("HTTPCHART_CHECK_DEPTH", "10"))
-REFERENCE_DEPTH = max(DEPTH - 4, 3)
+REFERENCE_DEPTH = max(DEPTH - 5, 3)
 SOUNDNESS_DEPTH = max(DEPTH - 5, 3)
 
 # The rows no sequence of the checker's inputs reaches, and why.
@@ -41,6 +41,7 @@ BEYOND_THE_INPUTS = {
     (Q, "issue", "withdrawn"): "a request issued and cancelled from inside a callback",
     (Q, "cancel", ""): "a cancellation from inside the quiescent callback",
     (A, "response_done", ""): "a body consumer that raises",
+    (AC, "timeout", ""): "the rig's expect_continue timer expires before its read and total timers",
     **{cell: scenario.injected for cell, scenario in SCENARIOS.items() if scenario.injected},
     **{
         (row.state, row.event, row.guard): "an effect that raises: "
@@ -88,15 +89,15 @@ def test_merged_configurations_take_the_same_next_steps(report: Callable[[str], 
 def test_a_fingerprint_that_forgets_what_the_parser_read_is_caught() -> None:
     def careless(run: Run) -> tuple[object, ...]:
         complete = fingerprint(run)
-        return (*complete[:4], run.rig.protocol._parser is not None, *complete[5:])
+        return (*complete[:6], run.rig.protocol._parser is not None, *complete[7:])
 
     with pytest.raises(Violation, match="merged configurations whose next steps differ"):
         explore("compiled", 3, verify_merges=True, configuration=careless)
 
 
 def test_unreachable_rows_are_few_and_explained() -> None:
-    assert len(BEYOND_THE_INPUTS) == 20
-    assert len(_reachable_rows()) == len(TABLE_RECORDS) - 20
+    assert len(BEYOND_THE_INPUTS) == 33
+    assert len(_reachable_rows()) == len(TABLE_RECORDS) - 33
 
 
 # Connections broken on purpose, and what the checker must say about them.
@@ -146,6 +147,11 @@ class _StopsWritingOnData(HTTP11ClientProtocol):
         self._stop_writing()
 
 
+class _KeepsTimersRunning(HTTP11ClientProtocol):
+    def _stop_timers(self) -> None:
+        pass
+
+
 class _RaisesOnLateAbort(HTTP11ClientProtocol):
     def _confirm_abort(self, deferred: Any) -> None:
         raise RuntimeError("broken on purpose")
@@ -163,6 +169,7 @@ class _RaisesOnLateAbort(HTTP11ClientProtocol):
         (_MisreportsTransmission, "reasons do not fit"),
         (_StopsWritingOnData, "effects ran .*stop_writing"),
         (_RaisesOnLateAbort, "an effect raised and the connection took its error path"),
+        (_KeepsTimersRunning, "timers run in"),
     ],
     ids=lambda value: value.__name__.strip("_") if isinstance(value, type) else "complaint",
 )

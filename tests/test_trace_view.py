@@ -62,10 +62,13 @@ def test_recorded_path_is_numbered_in_order_on_edges_and_in_boxes() -> None:
     assert taken == {
         ("QUIESCENT", "issue", "TRANSMITTING"): (1,),
         ("TRANSMITTING", "write_done", "WAITING"): (2,),
-        ("WAITING", "connection_lost", "CONNECTION_LOST"): (6,),
+        ("WAITING", "connection_lost", "CONNECTION_LOST"): (7,),
     }
     waiting = next(s for s in graph.chart_states() if s.value == "WAITING")
-    assert [(h.branch.event, h.taken) for h in waiting.handled if h.taken] == [("data", (3, 4, 5))]
+    assert [(h.branch.event, h.taken) for h in waiting.handled if h.taken] == [
+        ("data", (3, 5, 6)),
+        ("head_received", (4,)),
+    ]
 
 
 def test_current_state_is_highlighted_and_the_path_stands_out() -> None:
@@ -78,8 +81,8 @@ def test_current_state_is_highlighted_and_the_path_stands_out() -> None:
     assert "<b>1</b>  <b>issue</b>" in issue
     assert f'color="{TRACE}"' in issue
     (lost,) = _edges(dot, "waiting", "lost")
-    assert "<b>6</b>  <b>connection_lost</b>" in lost
-    assert "3\u20135 data / feed_parser" in _node(dot, "waiting")
+    assert "<b>7</b>  <b>connection_lost</b>" in lost
+    assert "3, 5\u20136 data / restart_read_timer, feed_parser" in _node(dot, "waiting")
     (untaken,) = _edges(dot, "transmitting", "generation_failed")
     assert f'color="{TRACE}"' not in untaken
     assert "<b>" not in untaken.split("<b>write_failed</b>")[0]
@@ -89,12 +92,16 @@ def test_trace_svg_shows_the_numbers_and_the_current_state() -> None:
     connection, recorder = _failed_request()
     svg = render_image(live_trace_dot(connection, recorder), "svg").decode()
     assert "now in CONNECTION_LOST" in svg
-    assert ">6<" in svg
+    assert ">7<" in svg
     assert CURRENT_FILL in svg
 
 
 def test_current_state_defaults_to_the_last_target_and_can_be_given() -> None:
-    records = [TransitionRecord("QUIESCENT", "issue", "TRANSMITTING", ("start_request",))]
+    records = [
+        TransitionRecord(
+            "QUIESCENT", "issue", "TRANSMITTING", ("start_request", "start_total_timer")
+        )
+    ]
     assert _active(traced_graph(ConnectionLifecycle, records)) == ["TRANSMITTING"]
     assert _active(traced_graph(ConnectionLifecycle, [])) == ["QUIESCENT"]
     assert _active(traced_graph(ConnectionLifecycle, records, "ABORTING")) == ["ABORTING"]

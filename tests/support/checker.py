@@ -42,8 +42,13 @@ After every step, L{check_step} checks:
     transport closing, and a plain keep-alive response to a persistent
     request does not;
   - the transport is closing in TRANSMITTING_AFTER_RECEIVING_RESPONSE,
-    GENERATION_FAILED (aborted) and ABORTING, and open in TRANSMITTING and
-    WAITING;
+    GENERATION_FAILED (aborted) and ABORTING, and open in
+    AWAITING_CONTINUE, TRANSMITTING and WAITING;
+  - no timer outlives its states: outside AWAITING_CONTINUE, TRANSMITTING
+    and WAITING the clock holds no delayed call, and inside them at most
+    one;
+  - a response to a request whose body was withheld never keeps the
+    connection;
   - no Deferred the checker knows of holds an unhandled failure, and after
     garbage collection no "Unhandled error in Deferred" was logged, neither
     after the step nor once the whole connection has been dropped.
@@ -74,10 +79,11 @@ from twisted.web._newclient import (
 )
 from twisted.web.iweb import IResponse
 
+from httpchart.protocol import TimedOut
 from httpchart.statechart import TransitionRecord
 
-from ..tables.transition_table import CL, GF, ROWS, TARR, A, Q, T, W
-from .rig import Caller, Rig, SpyParser, SpyProtocol, WriteBroke
+from ..tables.transition_table import AC, CL, GF, ROWS, TARR, A, Q, T, W
+from .rig import Caller, Rig, SpyParser, SpyProtocol, WriteBroke, starts_exchange
 from .sequences import ALPHABET, COMPLETE, COMPLETE_CLOSE, Input, pending_write
 
 TABLE_RECORDS = frozenset(TransitionRecord(r.state, r.event, r.target, r.effects) for r in ROWS)
@@ -166,6 +172,13 @@ def fingerprint(run: Run) -> Fingerprint:
     The checks add: whether abort() was ever called (a ConnectionAborted
     reason needs it), and the quiescent calls in the current exchange.
 
+    The timers add their deadlines, measured from the clock's now (the
+    clock only moves when a timer fires, and the future depends on how
+    far each deadline is, not on when it was set), whether the transport
+    is paused for them, and the delayed calls pending; the exchange adds
+    whether its request expects C{100 Continue} and whether its body was
+    withheld.
+
     A parser is a deterministic function of its request (always a GET) and
     the reads it was fed.  While the head is incomplete those reads are its
     state (llhttp's position within the head).  Once the head is in, the
@@ -188,7 +201,11 @@ def fingerprint(run: Run) -> Fingerprint:
     carried = [i for i, c in enumerate(rig.callers) if c.deferred is protocol._finishedRequest]
     return (
         protocol.state,
-        None if current is None else current.persistent,
+        None
+        if current is None
+        else (current.persistent, current.write, current.bodyProducer is not None),
+        _timers_print(rig),
+        protocol._body_withheld,
         protocol._writing is not None,
         pending_write(rig),
         _parser_print(protocol._parser),
@@ -202,6 +219,25 @@ def fingerprint(run: Run) -> Fingerprint:
         transport.producerState,
         run.aborted,
         run.quiescent,
+    )
+
+
+def _timers_print(rig: Rig) -> object:
+    now = rig.clock.seconds()
+    deadlines = rig.protocol._deadlines
+    calls = tuple(call.getTime() - now for call in rig.clock.getDelayedCalls())
+
+    def left(at: float | None) -> float | None:
+        return None if at is None else at - now
+
+    read_at = None if deadlines.read_for is None else deadlines.read_from + deadlines.read_for
+    return (
+        calls,
+        left(deadlines.total_at),
+        left(deadlines.response_at),
+        left(deadlines.continue_at),
+        left(read_at),
+        deadlines.paused,
     )
 
 
@@ -221,6 +257,7 @@ def _parser_print(parser: SpyParser | None) -> object:
         parser._announced,
         parser._llhttp is None,
         parser.response_deferred.called,
+        parser.continued is not None,
         None if response is None else response._state,
         arrived,
     )
@@ -293,7 +330,7 @@ def advance(run: Run, entry: Input, *, check: bool = True) -> tuple[TransitionRe
         raise run.fail(f"{entry.name} raised out of the protocol: {raised[0]!r}")
     run.aborted = run.aborted or entry.kind == "abort"
     for record in records:
-        if "start_request" in record.effects:
+        if starts_exchange(record):
             run.exchange, run.delivered, run.quiescent = rig.callers[-1].request, False, 0
         if "deliver_response" in record.effects:
             run.delivered = True
@@ -411,6 +448,8 @@ def _reason_fits(run: Run, entry: Input, cancelled: bool, reason: type) -> bool:
         return cancelled
     if issubclass(reason, ParseError):
         return entry.kind == "data"
+    if issubclass(reason, TimedOut):
+        return entry.kind == "expire"
     return False
 
 
@@ -440,9 +479,17 @@ def _check_quiescence(run: Run, before: Before, records: list[TransitionRecord])
             continue
         parser = rig._parsers[-1]
         reused = "notify_quiescent" in record.effects
+        withheld = rig.protocol._body_withheld
+        if reused and withheld:
+            raise run.fail("a response to a request whose body was never sent kept it")
         if reused and (not run.exchange.persistent or parser.head_reads[:1] == (COMPLETE_CLOSE,)):
             raise run.fail("a response that ends the connection kept it")
-        if not reused and run.exchange.persistent and parser.head_reads == (COMPLETE,):
+        if (
+            not reused
+            and run.exchange.persistent
+            and not withheld
+            and parser.head_reads == (COMPLETE,)
+        ):
             raise run.fail("a keep-alive response to a persistent request did not keep it")
         if reused is rig.transport.disconnecting:
             raise run.fail("the transport's close does not match the response's reuse")
@@ -456,8 +503,11 @@ def _check_transport(run: Run, records: list[TransitionRecord]) -> None:
         raise run.fail(f"the transport is still open in {state}")
     if state == GF and not transport.disconnected:
         raise run.fail("the transport was not aborted in GENERATION_FAILED")
-    if state in (T, W) and transport.disconnecting:
+    if state in (AC, T, W) and transport.disconnecting:
         raise run.fail(f"the transport is closing in {state}")
+    calls = rig.clock.getDelayedCalls()
+    if len(calls) > (1 if state in (AC, T, W) else 0):
+        raise run.fail(f"{len(calls)} timers run in {state}")
     effects = Counter(effect for record in records for effect in record.effects)
     facts = Counter(rig.facts)
     for fact, effect in (

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from twisted.internet import reactor
-from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet.defer import Deferred, gatherResults, succeed
 from twisted.internet.protocol import Protocol, connectionDone
 from twisted.python.failure import Failure
 from twisted.web.client import PotentialDataLoss, ResponseDone
@@ -193,6 +193,32 @@ class Stalled:
         """
         Nothing is being produced.
         """
+
+
+@implementer(IBodyProducer)
+class Untouched:
+    """
+    A body of C{length} bytes that notes whether anyone started producing
+    it (and then writes it in one piece).
+    """
+
+    def __init__(self, length: int) -> None:
+        self.length = length
+        self.started = False
+
+    def startProducing(self, consumer: Any) -> Deferred[None]:
+        self.started = True
+        consumer.write(b"x" * self.length)
+        return succeed(None)
+
+    def stopProducing(self) -> None:
+        pass
+
+    def pauseProducing(self) -> None:
+        pass
+
+    def resumeProducing(self) -> None:
+        pass
 
 
 def connection_of(response: IResponse) -> int:

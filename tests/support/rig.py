@@ -9,7 +9,8 @@ connection does in return is written down as a short fact:
 
   - C{transport:lose}, C{transport:abort}, C{transport:resume};
   - C{request:writeTo}, C{request:stopWriting}, C{request:cancelled} (its
-    writeTo Deferred was cancelled);
+    writeTo Deferred was cancelled), C{request:head} (only the head of a
+    request expecting C{100 Continue} was written);
   - C{parser:created}, C{parser:fed}, C{parser:disconnected:<reason type>};
   - C{quiescent} (the quiescent callback ran);
   - C{caller:<exception>[<reason types>]} when a request's Deferred fails
@@ -39,6 +40,7 @@ from typing import Any, Literal
 from twisted.internet.defer import CancelledError, Deferred, fail, succeed
 from twisted.internet.error import ConnectionLost
 from twisted.internet.protocol import Protocol
+from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.logger import globalLogPublisher
 from twisted.python.failure import Failure
@@ -48,8 +50,9 @@ from twisted.web._newclient import (
     RequestNotSent,
     RequestTransmissionFailed,
 )
+from twisted.web.http_headers import Headers
 
-from httpchart.protocol import HTTP11ClientProtocol, LLHTTPParser
+from httpchart.protocol import HTTP11ClientProtocol, LLHTTPParser, Timeouts
 from httpchart.statechart import TransitionRecord
 
 LATE_WRITE_FORMAT = "Error writing request, but not in valid state to finalize request: {state}"
@@ -59,6 +62,13 @@ WriteMode = Literal["pending", "done", "fails"]
 """
 How a fake request's writeTo turns out: left to the test (C{pending}),
 finished at once (C{done}) or failed at once with L{WriteBroke} (C{fails}).
+"""
+
+
+RIG_TIMEOUTS = Timeouts(expect_continue=1.0, response=2.0, read=3.0, total=4.0)
+"""
+The rig's timers: each expires first in some state (expect_continue while
+awaiting 100 Continue, total while writing, response while waiting).
 """
 
 
@@ -103,21 +113,45 @@ class RecordingTransport(StringTransport):
         super().resumeProducing()
 
 
+class FakeBody:
+    """
+    The body producer of a fake request that expects C{100 Continue}.
+    """
+
+    length = 4
+
+
 class FakeRequest:
     """
     A request whose write finishes or fails at once, or is left to the test.
+    One that C{expect}s C{100 Continue} has a body and the header, and can
+    be written head first as Twisted's L{Request} can; a failing one fails
+    while writing its head.
     """
 
     method = b"GET"
+    uri = b"/"
+    head = b"GET / HTTP/1.1\r\nHost: example\r\n\r\n"
 
-    def __init__(self, rig: Rig, persistent: bool, write: WriteMode = "pending") -> None:
+    def __init__(
+        self, rig: Rig, persistent: bool, write: WriteMode = "pending", expect: bool = False
+    ) -> None:
         self.rig = rig
         self.persistent = persistent
         self.write = write
         self.writing: Deferred[None] | None = None
+        self.bodyProducer = FakeBody() if expect else None
+        self.headers = Headers({b"expect": [b"100-continue"]} if expect else {})
 
-    def writeTo(self, transport: object) -> Deferred[None]:
+    def _writeHeaders(self, transport: Any, framing: bytes) -> None:
+        self.rig.fact("request:head")
+        if self.write == "fails":
+            raise WriteBroke()
+        transport.writeSequence([self.head])
+
+    def writeTo(self, transport: Any) -> Deferred[None]:
         self.rig.fact("request:writeTo")
+        transport.writeSequence([self.head])
         if self.write == "done":
             return succeed(None)
         if self.write == "fails":
@@ -218,8 +252,10 @@ class Rig:
     writer: FakeRequest | None = None
     quiescent_states: list[str] = field(default_factory=list)
     protocol_class: type[Any] = SpyProtocol
+    timeouts: Timeouts | None = RIG_TIMEOUTS
 
     def __post_init__(self) -> None:
+        self.clock = Clock()
         self.transport = RecordingTransport(self)
         self._parsers: list[SpyParser] = []
         self.protocol = self._connect()
@@ -231,6 +267,8 @@ class Rig:
             self._quiescent,
             engine=self.engine,
             observer=self.records.append,
+            timeouts=self.timeouts,
+            clock=self.clock,
         )
         protocol.effect_calls = []
         protocol.parser_factory = self._open_parser
@@ -250,8 +288,10 @@ class Rig:
 
     # What the world does to a connection
 
-    def request(self, persistent: bool = True, write: WriteMode = "pending") -> Caller:
-        request = FakeRequest(self, persistent, write)
+    def request(
+        self, persistent: bool = True, write: WriteMode = "pending", expect: bool = False
+    ) -> Caller:
+        request = FakeRequest(self, persistent, write, expect)
         deferred = self.protocol.request(request)
         caller = Caller(request, deferred)
         self.callers.append(caller)
@@ -279,6 +319,13 @@ class Rig:
 
     def feed(self, data: bytes) -> None:
         self.protocol.dataReceived(data)
+
+    def expire(self) -> None:
+        """
+        Let time pass until the connection's timer fires.
+        """
+        (call,) = self.clock.getDelayedCalls()
+        self.clock.advance(call.getTime() - self.clock.seconds())
 
     def lose(self) -> None:
         self.protocol.connectionLost(Failure(ConnectionLost("gone")))
@@ -406,6 +453,13 @@ class TwistedRig(Rig):
         return protocol
 
 
+def starts_exchange(record: TransitionRecord) -> bool:
+    """
+    Whether C{record} is a request's start: its whole write, or its head.
+    """
+    return "start_request" in record.effects or "send_head" in record.effects
+
+
 def _cancelled(outcome: object) -> bool:
     return isinstance(outcome, Failure) and outcome.check(CancelledError) is not None
 
@@ -415,7 +469,7 @@ def _exchange_records(records: list[TransitionRecord], index: int) -> list[Trans
     The records from the C{index}th accepted request's start up to the next
     request's start.
     """
-    starts = [i for i, r in enumerate(records) if "start_request" in r.effects]
+    starts = [i for i, r in enumerate(records) if starts_exchange(r)]
     if index >= len(starts):
         return []
     end = starts[index + 1] if index + 1 < len(starts) else len(records)

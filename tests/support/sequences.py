@@ -7,13 +7,17 @@ their sequences from: the application issues a request (persistent or not,
 whose write finishes at once, fails at once or is left pending), the pending
 write finishes or fails, the server sends bytes (a whole response that keeps
 the connection, one with C{Connection: close}, a head cut short, a body cut
-short, garbage, or a head whose body runs until the close), the transport
-reports the connection lost, the application aborts, or it cancels the
-Deferred of the latest request.  Issuing while a request is in flight is the
-"second request".
+short, garbage, a head whose body runs until the close, or an interim
+C{100 Continue}), the transport reports the connection lost, the application
+aborts, it cancels the Deferred of the latest request, or time passes until
+the connection's timer fires (the rig's timeouts are L{RIG_TIMEOUTS}).  A
+request may also expect C{100 Continue} (its head is then written alone; it
+fails while writing its head, or its body's write is left pending).  Issuing
+while a request is in flight is the "second request".
 
 Every input is always possible except finishing or failing a write, which
-needs a write still pending, and cancelling, which needs a request.
+needs a write still pending, cancelling, which needs a request, and the
+timer, which needs one running.
 """
 
 from __future__ import annotations
@@ -29,8 +33,9 @@ HEAD_CUT = b"HTTP/1.1 200 OK\r\nContent-Le"
 BODY_CUT = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\npart"
 MALFORMED = b"this is not HTTP\r\n\r\n"
 CLOSE_DELIMITED_HEAD = b"HTTP/1.1 200 OK\r\n\r\n"
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
-Kind = Literal["issue", "finish_write", "fail_write", "data", "lose", "abort", "cancel"]
+Kind = Literal["issue", "finish_write", "fail_write", "data", "lose", "abort", "cancel", "expire"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,7 @@ class Input:
     @ivar persistent: For C{issue}: whether the request is persistent.
     @ivar write: For C{issue}: how the request's writeTo turns out.
     @ivar data: For C{data}: the bytes the server sends.
+    @ivar expect: For C{issue}: whether the request expects C{100 Continue}.
     """
 
     name: str
@@ -50,6 +56,7 @@ class Input:
     persistent: bool = True
     write: WriteMode = "pending"
     data: bytes = b""
+    expect: bool = False
 
     def enabled(self, rig: Rig) -> bool:
         """
@@ -59,6 +66,8 @@ class Input:
             return pending_write(rig)
         if self.kind == "cancel":
             return bool(rig.callers)
+        if self.kind == "expire":
+            return bool(rig.clock.getDelayedCalls())
         return True
 
     def apply(self, rig: Rig) -> None:
@@ -67,7 +76,7 @@ class Input:
         request's writer) would make.
         """
         if self.kind == "issue":
-            rig.request(self.persistent, self.write)
+            rig.request(self.persistent, self.write, self.expect)
         elif self.kind == "finish_write":
             rig.finish_write()
         elif self.kind == "fail_write":
@@ -78,6 +87,8 @@ class Input:
             rig.lose()
         elif self.kind == "abort":
             rig.abort()
+        elif self.kind == "expire":
+            rig.expire()
         else:
             rig.cancel()
 
@@ -99,6 +110,8 @@ WRITES: tuple[WriteMode, ...] = ("done", "fails", "pending")
 
 ALPHABET: tuple[Input, ...] = (
     *(_issue(persistent, write) for persistent in (True, False) for write in WRITES),
+    Input("request(expect 100, write pending)", "issue", expect=True),
+    Input("request(expect 100, head fails)", "issue", write="fails", expect=True),
     Input("finish write", "finish_write"),
     Input("fail write", "fail_write"),
     Input("response", "data", data=COMPLETE),
@@ -107,9 +120,11 @@ ALPHABET: tuple[Input, ...] = (
     Input("body cut", "data", data=BODY_CUT),
     Input("malformed", "data", data=MALFORMED),
     Input("close-delimited head", "data", data=CLOSE_DELIMITED_HEAD),
+    Input("100 continue", "data", data=CONTINUE),
     Input("connection lost", "lose"),
     Input("abort", "abort"),
     Input("cancel", "cancel"),
+    Input("timer fires", "expire"),
 )
 
 BY_NAME = {entry.name: entry for entry in ALPHABET}

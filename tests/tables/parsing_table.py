@@ -76,11 +76,11 @@ TABLE: tuple[Row | Impossible, ...] = (
     Row(
         UNTIL_CLOSE,
         "lost",
-        "not refused",
+        "not cut_short",
         FINISHED,
         ("announce_complete", "finish_body_uncertain"),
     ),
-    Row(UNTIL_CLOSE, "lost", "refused", FAILED, ("fail_body",)),
+    Row(UNTIL_CLOSE, "lost", "cut_short", FAILED, ("fail_body",)),
     Row(DONE, "begin", "", DONE, ("note_stray", "halt")),
     Impossible(DONE, "head_done", _AFTER_DONE),
     Impossible(DONE, "body", _AFTER_DONE),
