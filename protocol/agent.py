@@ -34,6 +34,7 @@ from twisted.web.error import SchemeNotSupported
 from twisted.web.http_headers import Headers
 from twisted.web.iweb import IBodyProducer, IResponse
 
+from .expect import HeadCollector
 from .pool import HTTPConnectionPool
 from .timeouts import Timeouts
 
@@ -165,21 +166,10 @@ class _Remembered(Request):
         return succeed(None)
 
 
-class _Collector:
-    def __init__(self) -> None:
-        self.written: list[bytes] = []
-
-    def write(self, data: bytes) -> None:
-        self.written.append(data)
-
-    def writeSequence(self, data: list[bytes]) -> None:
-        self.written.extend(data)
-
-
 def _written_head(request: Request) -> bytes:
     """
     The bytes Twisted's L{Request} writes for C{request}, which has no body.
     """
-    collector = _Collector()
+    collector = HeadCollector()
     Request.writeTo(request, collector)
     return b"".join(collector.written)

@@ -49,7 +49,7 @@ def write_head(request: Any, transport: Any) -> bytes:
         framing = b"Transfer-Encoding: chunked\r\n"
     else:
         framing = b"Content-Length: %d\r\n" % (request.bodyProducer.length,)
-    collector = _HeadCollector()
+    collector = HeadCollector()
     request._writeHeaders(collector, framing)
     head = b"".join(collector.written)
     transport.write(head)
@@ -74,7 +74,12 @@ class HeadMismatch(Exception):
     """
 
 
-class _HeadCollector:
+class HeadCollector:
+    """
+    A stand-in transport that keeps what a request writes to it, so that
+    the head a C{Request} writes can be had as bytes.
+    """
+
     def __init__(self) -> None:
         self.written: list[bytes] = []
 
