@@ -29,7 +29,7 @@ from twisted.web.iweb import UNKNOWN_LENGTH
 def expects_continue(request: Any) -> bool:
     """
     Whether C{request} has a body and asks for C{Expect: 100-continue}, and
-    can be written in two steps (it is shaped like Twisted's L{Request}).
+    can be written in two steps (it is shaped like Twisted's C{Request}).
     """
     producer = getattr(request, "bodyProducer", None)
     if producer is None or not hasattr(request, "_writeHeaders"):

@@ -69,9 +69,10 @@ class Timeouts:
 class TimedOut(TimeoutError):
     """
     A request waited longer than one of its L{Timeouts}.  It is the reason
-    inside Twisted's usual wrapper: L{ResponseNeverReceived} when no byte
-    of the response arrived, L{ResponseFailed} (or a body that ends with
-    it) otherwise; code that traps L{twisted.internet.error.TimeoutError}
+    inside Twisted's usual wrapper: L{ResponseNeverReceived
+    <twisted.web.client.ResponseNeverReceived>} when no byte of the
+    response arrived, L{ResponseFailed <twisted.web.client.ResponseFailed>}
+    (or a body that ends with it) otherwise; code that traps L{twisted.internet.error.TimeoutError}
     catches it.
 
     @ivar timeout: Which limit: C{"response"}, C{"read"} or C{"total"}.
