@@ -64,7 +64,7 @@ pytest: $(STAMP)
 	test $$suite = 0 && test $$checked = 0
 
 # The exhaustive event-sequence checkers, deeper than make test takes them:
-# every sequence of up to 14 inputs of a connection (9 on the reference
+# every sequence of up to 14 inputs of a connection (8 on the reference
 # engine), of up to 8 tunnel inputs (6 on the reference engine) and of up to
 # 6 inputs of the pool (4 on the reference engine).
 check-deep: setup

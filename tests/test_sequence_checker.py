@@ -33,7 +33,7 @@ from .tables.transition_table import AC, ROWS, A, Q
 from .test_protocol_table import SCENARIOS
 
 DEPTH = int(os.environ.get("HTTPCHART_CHECK_DEPTH", "10"))
-REFERENCE_DEPTH = max(DEPTH - 5, 3)
+REFERENCE_DEPTH = max(DEPTH - 6, 3)
 SOUNDNESS_DEPTH = max(DEPTH - 5, 3)
 
 # The rows no sequence of the checker's inputs reaches, and why.
