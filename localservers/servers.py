@@ -24,7 +24,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import count
@@ -216,11 +216,39 @@ class TwistedWebServer:
         await self._connections.all_closed()
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """
+    A loopback port nothing listens on right now.
+    """
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def await_listening(
+    process: subprocess.Popen[bytes], ports: Iterable[int], name: str, log: Callable[[], str]
+) -> None:
+    """
+    Wait up to ten seconds until the server C{process} started accepts
+    connections on every one of C{ports}.
+
+    @param name: The server's name, for the error.
+    @param log: What the server logged, for the error.
+    @raise RuntimeError: The server exited, or did not listen in time.
+    """
+    deadline = time.monotonic() + 10
+    for port in ports:
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited: {log()}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{name} did not listen: {log()}") from None
+                time.sleep(0.02)
 
 
 def nginx_binary() -> str | None:
@@ -311,7 +339,7 @@ class Nginx:
         for directory in ("temp", "uploads"):
             (home / directory).mkdir(parents=True)
         chain, key = authority.write_server_files(home)
-        self.ports = {"http": _free_port(), "https": _free_port(), "brief": _free_port()}
+        self.ports = {"http": free_port(), "https": free_port(), "brief": free_port()}
         config = home / "nginx.conf"
         config.write_text(
             _NGINX_CONF.format(
@@ -333,24 +361,10 @@ class Nginx:
             stderr=subprocess.DEVNULL,
         )
         try:
-            self._await_ports()
+            await_listening(self._process, self.ports.values(), "nginx", self._errors)
         except BaseException:
             self.stop()
             raise
-
-    def _await_ports(self) -> None:
-        deadline = time.monotonic() + 10
-        for port in self.ports.values():
-            while True:
-                if self._process.poll() is not None:
-                    raise RuntimeError(f"nginx exited: {self._errors()}")
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise RuntimeError(f"nginx did not listen: {self._errors()}") from None
-                    time.sleep(0.02)
 
     def _errors(self) -> str:
         log = self._home / "error.log"

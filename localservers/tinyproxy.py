@@ -12,12 +12,12 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from .servers import await_listening, free_port
 
 _CONF = """\
 Port {port}
@@ -56,13 +56,6 @@ def tinyproxy_binary() -> str | None:
     return shutil.which("tinyproxy") or shutil.which("tinyproxy", path="/usr/sbin:/usr/bin")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 class TinyProxy:
     """
     tinyproxy in the foreground, with its configuration and log in C{home}.
@@ -76,7 +69,7 @@ class TinyProxy:
         if binary is None:
             raise RuntimeError("tinyproxy is not installed; `make setup` installs it")
         home.mkdir(parents=True, exist_ok=True)
-        self.port = _free_port()
+        self.port = free_port()
         self.home = home
         self.credentials = credentials
         config = _CONF.format(port=self.port, home=home)
@@ -91,23 +84,10 @@ class TinyProxy:
             stderr=subprocess.DEVNULL,
         )
         try:
-            self._await_port()
+            await_listening(self._process, (self.port,), "tinyproxy", self._logged)
         except BaseException:
             self.stop()
             raise
-
-    def _await_port(self) -> None:
-        deadline = time.monotonic() + 10
-        while True:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"tinyproxy exited: {self._logged()}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"tinyproxy did not listen: {self._logged()}") from None
-                time.sleep(0.02)
 
     def _logged(self) -> str:
         return self.log.read_text() if self.log.exists() else "(no log)"

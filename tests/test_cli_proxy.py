@@ -17,7 +17,7 @@ from twisted.internet import reactor
 from twisted.internet.utils import getProcessOutputAndValue
 from twisted.trial.unittest import TestCase
 
-from localservers.servers import SMALL, Authority, Content, TwistedWebServer, _free_port
+from localservers.servers import SMALL, Authority, Content, TwistedWebServer, free_port
 from localservers.tinyproxy import PROXY_USER, TinyProxy, environment
 
 
@@ -66,7 +66,7 @@ class TestGetThroughAProxy(TestCase):
         assert self.tinyproxy.connects() - before == 1
 
     async def test_a_refused_proxy_is_one_error_line(self) -> None:
-        port = _free_port()
+        port = free_port()
         out, err, code = await self.get(
             "--proxy", f"http://someone:hunter2@127.0.0.1:{port}", self.origin.url("/small")
         )

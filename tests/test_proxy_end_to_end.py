@@ -36,7 +36,7 @@ from httpchart.protocol import (
     TunnelTimeout,
     environment_agent,
 )
-from localservers.servers import SMALL, Authority, Content, Nginx, TwistedWebServer, _free_port
+from localservers.servers import SMALL, Authority, Content, Nginx, TwistedWebServer, free_port
 from localservers.tinyproxy import PROXY_USER, TinyProxy
 
 from .support.client_kit import Chunks, Tracker, connection_of, read
@@ -192,7 +192,7 @@ class TestThroughTinyproxy(TestCase):
         self.assert_nothing_pooled()
 
     async def test_connect_to_a_dead_port_surfaces_the_proxys_5xx(self) -> None:
-        dead = f"https://127.0.0.1:{_free_port()}/".encode()
+        dead = f"https://127.0.0.1:{free_port()}/".encode()
         with pytest.raises(TunnelRefused) as refused:
             await self.agent.request(b"GET", dead)
         assert refused.value.status == 500
@@ -222,7 +222,7 @@ class TestThroughTinyproxy(TestCase):
         self.assert_nothing_pooled()
 
     async def test_a_proxy_refusing_the_connection(self) -> None:
-        agent = self.through(f"http://user:pw@127.0.0.1:{_free_port()}".encode())
+        agent = self.through(f"http://user:pw@127.0.0.1:{free_port()}".encode())
         with pytest.raises(ProxyUnreachable) as unreachable:
             await agent.request(b"GET", self.origin.url("/small"))
         assert "refused the connection" in str(unreachable.value)
