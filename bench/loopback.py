@@ -76,23 +76,33 @@ def measure(rounds: int, requests: int, warmup: int, concurrency: int) -> dict[s
             for index in range(rounds):
                 order = CLIENTS if index % 2 == 0 else tuple(reversed(CLIENTS))
                 for client in order:
-                    finished = subprocess.run(
-                        [
-                            sys.executable,
-                            str(Path(__file__).with_name("loopback_client.py")),
+                    results[client].rounds.append(
+                        run_client(
+                            "loopback_client.py",
                             client,
                             f"--url={url}",
                             f"--requests={requests}",
                             f"--warmup={warmup}",
                             f"--concurrency={concurrency}",
-                        ],
-                        capture_output=True,
-                        text=True,
-                        check=True,
-                        timeout=600,
+                        )
                     )
-                    results[client].rounds.append(json.loads(finished.stdout))
     return results
+
+
+def run_client(script: str, client: str, *arguments: str) -> dict[str, Any]:
+    """
+    Run one round of C{client} in a process of its own, with the client
+    script C{script} beside this file, and return the line of JSON it prints.
+    """
+    finished = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name(script)), client, *arguments],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    measured: dict[str, Any] = json.loads(finished.stdout)
+    return measured
 
 
 def report(results: dict[str, Measured], concurrency: int) -> str:

@@ -13,8 +13,6 @@ proxy's relaying of every byte, plus one more Python call per read.
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -22,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from loopback import Measured  # noqa: E402
+from loopback import Measured, run_client  # noqa: E402
 
 from localservers.servers import Authority, running_nginx, write_content  # noqa: E402
 from localservers.tinyproxy import running_tinyproxy  # noqa: E402
@@ -49,10 +47,9 @@ def measure(rounds: int, requests: int, warmup: int, concurrency: int) -> dict[s
             for index in range(rounds):
                 order = CLIENTS if index % 2 == 0 else tuple(reversed(CLIENTS))
                 for client in order:
-                    finished = subprocess.run(
-                        [
-                            sys.executable,
-                            str(Path(__file__).with_name("proxied_client.py")),
+                    results[client].rounds.append(
+                        run_client(
+                            "proxied_client.py",
                             client,
                             f"--url={nginx.url('/small', port='https').decode()}",
                             f"--proxy={proxy.url().decode()}",
@@ -60,13 +57,8 @@ def measure(rounds: int, requests: int, warmup: int, concurrency: int) -> dict[s
                             f"--requests={requests}",
                             f"--warmup={warmup}",
                             f"--concurrency={concurrency}",
-                        ],
-                        capture_output=True,
-                        text=True,
-                        check=True,
-                        timeout=600,
+                        )
                     )
-                    results[client].rounds.append(json.loads(finished.stdout))
     return results
 
 
