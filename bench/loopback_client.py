@@ -16,7 +16,8 @@ The clients:
     the concurrency (the limit reached, its bookkeeping paid);
   - C{httpchart-twisted-pool}: httpchart's Agent on Twisted's pool with
     httpchart's connections, which is what httpchart's pool was before it
-    had limits and a queue;
+    had limits and a queue; the connections have the same timeouts as
+    httpchart's pool gives its own, so that only the pool differs;
   - C{aiohttp}: aiohttp's client session, on asyncio;
   - C{httptools}: a minimal Twisted protocol that writes the request and
     parses the response with httptools and nothing else, the practical
@@ -59,11 +60,21 @@ def _twisted(url: str, concurrency: int, flavour: str) -> Callable[[int], Awaita
     from twisted.web import client
     from twisted.web.client import readBody
 
-    from httpchart.protocol import Agent, HTTP11ClientFactory, HTTPConnectionPool, Timeouts
+    from httpchart.protocol import (
+        POOL_TIMEOUTS,
+        Agent,
+        HTTP11ClientFactory,
+        HTTP11ClientProtocol,
+        HTTPConnectionPool,
+        Timeouts,
+    )
+
+    def timed(quiescentCallback: Any) -> HTTP11ClientProtocol:
+        return HTTP11ClientProtocol(quiescentCallback, timeouts=POOL_TIMEOUTS, clock=reactor)
 
     class TwistedPoolOfHttpchartConnections(client.HTTPConnectionPool):
         def _factory(self, quiescentCallback: Any, metadata: str) -> Any:
-            return HTTP11ClientFactory(quiescentCallback, metadata)
+            return HTTP11ClientFactory(quiescentCallback, metadata, build=timed)
 
     pool: Any
     if flavour == "twisted":

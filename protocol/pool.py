@@ -55,7 +55,6 @@ from .pool_host import (
     PoolWaitTimeout,
     Waiter,
     keep_alive,
-    peer_closed,
     server_idle_time,
 )
 from .timeouts import Timeouts
@@ -281,7 +280,9 @@ class HTTPConnectionPool:
         host = self._hosts.get(key)
         if host is None:
             host = self._host(key)
-        self._evict_stale(host)
+        idle = self._connections.get(key)
+        if idle:
+            self._evict_stale(host, idle)
         waiter = Waiter(endpoint, False, host.cancel_waiter)
         host._fire.request(host, waiter)
         return waiter.returned_deferred()
@@ -294,19 +295,20 @@ class HTTPConnectionPool:
         host = self._hosts.get(key)
         if host is None:
             host = self._host(key)
-        self._evict_stale(host)
+        idle = self._connections.get(key)
+        if idle:
+            self._evict_stale(host, idle)
         waiter = Waiter(endpoint, True, host.cancel_waiter)
         host._fire.request(host, waiter)
         return waiter.returned_deferred()
 
-    def _evict_stale(self, host: PooledHost) -> None:
+    def _evict_stale(self, host: PooledHost, idle: list[Any]) -> None:
         """
-        Evict the idle connections of C{host} that would be handed out next
-        and turn out stale, until the next one is sound; a request looking
-        for a connection never gets a stale one.
+        Evict the idle connections of C{host} (C{idle}, its list of them)
+        that would be handed out next and turn out stale, until the next one
+        is sound; a request looking for a connection never gets a stale one.
         """
-        idle = self._connections.get(host.key)
-        while idle and not host._in_step() and _stale(idle[0]):
+        while idle and not host._in_step() and host.stale(idle[0]):
             host._fire.evict(host, idle[0])
 
     def _putConnection(self, key: Hashable, connection: Any) -> None:
@@ -422,13 +424,6 @@ class HTTPConnectionPool:
             host._fire.close(host)
         return host
 
-    def _room_for(self, host: PooledHost) -> bool:
-        """
-        Whether C{host} may open one more connection.
-        """
-        per_host, total = self.max_connections_per_host, self.max_connections
-        return (per_host is None or host.size < per_host) and (total is None or self._total < total)
-
     def _handed(self, key: Hashable, endpoint: Any, connection: Any) -> Any:
         """
         A reused connection as a request gets it: wrapped to retry once on
@@ -529,20 +524,6 @@ class HTTPConnectionPool:
             drained, self._drained = self._drained, []
             for deferred in drained:
                 deferred.callback(None)
-
-
-def _stale(connection: Any) -> bool:
-    """
-    Whether an idle connection must not be handed out: it is no longer
-    quiescent, its transport is closing or gone, or the server's close is
-    already waiting on its socket.
-    """
-    if connection.state != "QUIESCENT":
-        return True
-    transport = connection.transport
-    if transport is None or getattr(transport, "disconnecting", False):
-        return True
-    return peer_closed(transport)
 
 
 def _abort_if_open(connection: Any, waiting: list[Deferred[None]] | None = None) -> None:

@@ -108,13 +108,15 @@ class HostStats:
         )
 
 
+_NOT_LOOKED: Any = object()
+
 COUNTERS = tuple(f.name for f in fields(HostStats))[5:]
 """
 The names of the figures of L{HostStats} that count what happened.
 """
 
 
-@dataclass
+@dataclass(slots=True)
 class Use:
     """
     What the pool knows of one connection it holds.
@@ -125,12 +127,16 @@ class Use:
         C{None} for no cap.
     @ivar idle_for: The server's C{Keep-Alive: timeout}, once known.
     @ivar idle_since: When it last became idle, on the pool's clock.
+    @ivar readable: Polls its socket for the server's close while it is
+        idle: built the first time it is looked at (L{socket_poller}), and
+        C{None} when its transport has no socket.
     """
 
     requests: int = 1
     cap: int | None = None
     idle_for: float | None = None
     idle_since: float = 0.0
+    readable: Any = _NOT_LOOKED
 
 
 class Waiter:
@@ -144,7 +150,9 @@ class Waiter:
     that waited first keeps its own Deferred, fired from the attempt's.
 
     @ivar fresh: It asks for a new connection (a retry), when limits allow.
-    @ivar arrival: Its place in the pool-wide order of arrival.
+    @ivar arrival: Its place in the pool-wide order of arrival, numbered
+        when it joins a queue (it joins one in the step of its arrival); 0
+        until then.
     @ivar done: Its outcome has been decided; C{outcome} holds it.
     @ivar returned: Its Deferred has been returned to the caller; until
         then it has none, unless the pool has answered.
@@ -170,7 +178,7 @@ class Waiter:
     def __init__(self, endpoint: Any, fresh: bool, canceller: Callable[[Waiter], None]) -> None:
         self.endpoint = endpoint
         self.fresh = fresh
-        self.arrival = next(_arrivals)
+        self.arrival = 0
         self.done = False
         self.queued = False
         self.returned = False
@@ -235,13 +243,16 @@ def server_idle_time(timeout: float) -> float:
     return timeout - min(1.0, timeout / 4)
 
 
-def peer_closed(transport: Any) -> bool:
+def socket_poller(transport: Any) -> Any:
     """
-    Whether the socket of an idle connection's C{transport} already holds
-    the server's close (or bytes nobody asked for), which the reactor has not
-    reported yet: the socket is readable.  Only plain TCP sockets, bare or
-    under TLS, are looked at.  Polling, unlike a peeking C{recv}, leaves the
-    socket's receive queue alone, so that it costs no acknowledgement.
+    A poll object watching the socket under C{transport} (bare TCP, or TLS
+    over TCP) for readability, or C{None} when there is no such socket.
+
+    An idle connection's socket is readable only when it holds the server's
+    close (or bytes nobody asked for) that the reactor has not reported yet.
+    Polling, unlike a peeking C{recv}, leaves the socket's receive queue
+    alone, so that it costs no acknowledgement; built once per connection,
+    the poll object costs one system call per look.
     """
     for _ in range(2):
         get_handle = getattr(transport, "getHandle", None)
@@ -249,9 +260,9 @@ def peer_closed(transport: Any) -> bool:
         if isinstance(handle, socket.socket):
             readable = select.poll()
             readable.register(handle, select.POLLIN)
-            return bool(readable.poll(0))
+            return readable
         transport = getattr(transport, "transport", None)
-    return False
+    return None
 
 
 class PooledHost(Charted):
@@ -326,6 +337,26 @@ class PooledHost(Charted):
             **self.counters,
         )
 
+    def stale(self, connection: Any) -> bool:
+        """
+        Whether the idle C{connection} must not be handed out: it is no
+        longer quiescent, its transport is closing or gone, or the server's
+        close is already waiting on its socket.
+        """
+        if connection.state != "QUIESCENT":
+            return True
+        transport = connection.transport
+        if transport is None or getattr(transport, "disconnecting", False):
+            return True
+        use = self.held.get(connection)
+        if use is None:
+            readable = socket_poller(transport)
+        else:
+            readable = use.readable
+            if readable is _NOT_LOOKED:
+                readable = use.readable = socket_poller(transport)
+        return readable is not None and bool(readable.poll(0))
+
     def lost(self, connection: Any) -> None:
         """
         A connection of this key is gone: the event says what it was doing.
@@ -358,7 +389,9 @@ class PooledHost(Charted):
         return bool(self.pool._connections.get(self.key))
 
     def _room(self) -> bool:
-        return self.pool._room_for(self)
+        pool = self.pool
+        per_host, total = pool.max_connections_per_host, pool.max_connections
+        return (per_host is None or self.size < per_host) and (total is None or pool._total < total)
 
     def _last(self) -> bool:
         return len(self.connecting) + len(self.held) == 1
@@ -376,7 +409,8 @@ class PooledHost(Charted):
         return bool(getattr(connection.transport, "disconnecting", False))
 
     def _idle_full(self) -> bool:
-        return len(self.idle) >= self.pool.maxPersistentPerHost
+        pool = self.pool
+        return len(pool._connections.get(self.key, ())) >= pool.maxPersistentPerHost
 
     # Effects: requests
 
@@ -437,12 +471,15 @@ class PooledHost(Charted):
         self.pool._putConnection(self.key, connection)
 
     def _hand_idle(self, waiter: Waiter) -> None:
-        connection = self.pool._connections[self.key].pop(0)
-        self._cancel_idle_timer(connection)
+        pool = self.pool
+        connection = pool._connections[self.key].pop(0)
+        timer = pool._timeouts.pop(connection, None)
+        if timer is not None and not (timer.called or timer.cancelled):
+            timer.cancel()
         self.busy.add(connection)
         self.held[connection].requests += 1
         self.counters["reused"] += 1
-        self._settle(waiter, self.pool._handed(self.key, waiter.endpoint, connection))
+        self._settle(waiter, pool._handed(self.key, waiter.endpoint, connection))
 
     def _hand_released(self, connection: Any) -> None:
         waiter = self._dequeue()
@@ -454,6 +491,7 @@ class PooledHost(Charted):
     def _enqueue(self, waiter: Waiter) -> None:
         self.queue.append(waiter)
         waiter.queued = True
+        waiter.arrival = next(_arrivals)
         wait = self.pool.wait_timeout
         if wait is not None:
             waiter.timer = self.pool._reactor.callLater(
@@ -642,7 +680,7 @@ class PooledHost(Charted):
 
     def _cancel_idle_timer(self, connection: Any) -> None:
         timer = self.pool._timeouts.pop(connection, None)
-        if timer is not None and timer.active():
+        if timer is not None and not (timer.called or timer.cancelled):
             timer.cancel()
 
     # Settling Deferreds once the step is over

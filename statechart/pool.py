@@ -187,7 +187,7 @@ class HostPool(Chart):
             cond=("idle",),
             unless=("wants_new",),
             effects=("hand_idle",),
-            doc="Reuse the connection idle most recently.",
+            doc="Reuse the connection idle longest, as Twisted's pool does.",
         )
         | stays(
             active,

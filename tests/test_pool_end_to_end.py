@@ -113,10 +113,12 @@ class _Counted(Resource):
 
     def __init__(self) -> None:
         Resource.__init__(self)
-        self.served: Counter[int] = Counter()
+        # Keyed by the channel itself, which it keeps alive: a closed
+        # channel's id() may be reused by the next one.
+        self.served: Counter[object] = Counter()
 
     def render_POST(self, request: Any) -> Any:
-        channel = id(request.channel)
+        channel = request.channel
         self.served[channel] += 1
         if self.served[channel] > self.LIMIT:
             request.channel.transport.abortConnection()

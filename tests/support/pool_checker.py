@@ -261,9 +261,20 @@ class World:
         )
         if host._state != expected:
             found.append(f"{key} is {host._state}, holding {held} and {len(host.queue)} waiting")
-        if host.queue and (self.pool._connections.get(key) or self.pool._room_for(host)):
+        if host.queue and (self.pool._connections.get(key) or self._slot_free(host)):
             found.append(f"a request of {key} waits while a connection or a slot is free")
         return found
+
+    def _slot_free(self, host: Any) -> bool:
+        """
+        Whether the limits, counted here from what the pool holds, leave
+        C{host} room for one more connection.
+        """
+        pool = self.pool
+        size = len(host.connecting) + len(host.held) + host.reserved
+        total = sum(len(h.connecting) + len(h.held) + h.reserved for h in pool._hosts.values())
+        per_host, most = pool.max_connections_per_host, pool.max_connections
+        return (per_host is None or size < per_host) and (most is None or total < most)
 
     # Draining
 
