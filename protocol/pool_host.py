@@ -16,6 +16,7 @@ import socket
 from collections import deque
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, fields
+from functools import partial
 from itertools import count
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -277,6 +278,8 @@ class PooledHost(Charted):
     @ivar closing: The connections the pool is closing, each with the
         Deferreds to fire once it is gone.
     @ivar queue: The waiting requests, first in first out.
+    @ivar put_back: The quiescent callback of the connections it opens:
+        gives an idle connection back to the pool.
     @ivar reserved: Free slots the pool reserved for this key's first
         waiter, not taken yet.
     @ivar server_idle: The shortest time a connection had been idle when
@@ -294,6 +297,7 @@ class PooledHost(Charted):
     ) -> None:
         self.pool = pool
         self.key = key
+        self.put_back: Callable[[Any], None] = partial(pool._putConnection, key)
         self.held: dict[Any, Use] = {}
         self.connecting: dict[Waiter, Deferred[Any] | None] = {}
         self.busy: set[Any] = set()
@@ -427,7 +431,7 @@ class PooledHost(Charted):
     def _open(self, waiter: Waiter) -> None:
         self.connecting[waiter] = None
         self.pool._total += 1
-        factory = self.pool._factory(self._quiescent, repr(waiter.endpoint))
+        factory = self.pool._factory(self.put_back, repr(waiter.endpoint))
         try:
             opening: Deferred[Any] = waiter.endpoint.connect(factory)
         except Exception:
@@ -466,9 +470,6 @@ class PooledHost(Charted):
         if isinstance(waiter.outcome, Failure):
             return waiter.outcome
         return reason
-
-    def _quiescent(self, connection: Any) -> None:
-        self.pool._putConnection(self.key, connection)
 
     def _hand_idle(self, waiter: Waiter) -> None:
         pool = self.pool
