@@ -20,8 +20,9 @@ Both engines follow the same rules:
     payload they need.
   - The state lives in a field of the model (C{_state} by default) and holds
     the state's value.
-  - Guards are pure and total: the compiled engine evaluates each guard of
-    a cell once per event, python-statemachine's evaluates them branch by
+  - Guards are pure and total: the compiled engine calls a cell's guards
+    at most once each per event, and only those its choice still depends
+    on (a decision tree), python-statemachine's evaluates them branch by
     branch, and both must reach the same branch.
   - Effects run after the state has changed.  An event sent while another is
     being handled (typically from inside an effect) is queued and handled
@@ -387,17 +388,45 @@ class _Generator:
     def _cell(self, event: str, branches: tuple[Branch, ...]) -> list[str]:
         if not branches[0].guards:
             return self._take(branches[0])
-        names = dict.fromkeys(guard.name for branch in branches for guard in branch.guards)
-        lines = [f"g_{name} = {self._call(name)}" for name in names]
-        keyword = "if"
-        for branch in branches:
-            tests = " and ".join(
-                ("" if guard.expected else "not ") + f"g_{guard.name}" for guard in branch.guards
-            )
-            lines.append(f"{keyword} {tests}:")
-            lines += [f"    {line}" for line in self._take(branch)]
-            keyword = "elif"
-        lines += ["else:", f"    _impossible(model, {event!r})"]
+        order = tuple(dict.fromkeys(guard.name for branch in branches for guard in branch.guards))
+        return self._decide(event, branches, order, {})
+
+    def _decide(
+        self,
+        event: str,
+        branches: tuple[Branch, ...],
+        order: tuple[str, ...],
+        known: dict[str, bool],
+    ) -> list[str]:
+        """
+        The code choosing among C{branches} once the guards in C{known} have
+        the values it gives: a tree that calls each further guard only if
+        the choice still depends on it, in the order C{order} gives.  The
+        spec has checked that a cell's guards are exhaustive and mutually
+        exclusive, so the first branch whose guards all hold is the one.
+        """
+        possible = [
+            branch
+            for branch in branches
+            if all(known.get(g.name, g.expected) == g.expected for g in branch.guards)
+        ]
+        if not possible:
+            return [f"_impossible(model, {event!r})"]
+        for branch in possible:
+            if all(guard.name in known for guard in branch.guards):
+                return self._take(branch)
+        name = next(
+            name
+            for name in order
+            if name not in known
+            and any(guard.name == name for branch in possible for guard in branch.guards)
+        )
+        lines = [f"if {self._call(name)}:"]
+        for value in (True, False):
+            if not value:
+                lines.append("else:")
+            chosen = self._decide(event, branches, order, {**known, name: value})
+            lines += [f"    {line}" for line in chosen]
         return lines
 
     def _take(self, branch: Branch) -> list[str]:
