@@ -33,6 +33,7 @@ L{httpchart.statechart.pool.HostPool}; L{PooledHost} runs it.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -185,6 +186,10 @@ class HTTPConnectionPool:
         connections close cleanly, and C{close} lets busy ones finish,
         before aborting them.  C{0} (the default, as Twisted's pool) aborts
         at once.
+    @cvar remembered_server_timeouts: For how many keys the pool remembers
+        the idle timeout a server showed (the idle time after which it
+        closed a connection) once it has forgotten the key itself; the
+        least recently learned go first.
     """
 
     protocol: ClassVar[type[HTTP11ClientProtocol]] = HTTP11ClientProtocol
@@ -193,6 +198,7 @@ class HTTPConnectionPool:
     cachedConnectionTimeout: float = 240
     retryAutomatically = True
     close_grace_period: float = 0.0
+    remembered_server_timeouts: ClassVar[int] = 1024
     _log = Logger()
 
     def __init__(
@@ -259,6 +265,8 @@ class HTTPConnectionPool:
         self._connections: dict[Hashable, list[Any]] = {}
         self._timeouts: dict[Any, Any] = {}
         self._hosts: dict[Hashable, PooledHost] = {}
+        self._departed = HostStats()
+        self._server_idle: OrderedDict[Hashable, float] = OrderedDict()
         self._total = 0
         self._closed = False
         self._drained: list[Deferred[None]] = []
@@ -387,7 +395,7 @@ class HTTPConnectionPool:
         requests wait, and what the pool has done, per key and in total.
         """
         hosts = {key: host.stats() for key, host in self._hosts.items()}
-        total = sum(hosts.values(), HostStats())
+        total = sum(hosts.values(), self._departed)
         return PoolStats(total, hosts)
 
     def build_connection(self, quiescentCallback: QuiescentCallback) -> HTTP11ClientProtocol:
@@ -420,6 +428,7 @@ class HTTPConnectionPool:
 
     def _host(self, key: Hashable) -> PooledHost:
         host = self._hosts[key] = PooledHost(self, key, next(_numbers), self.engine)
+        host.server_idle = self._server_idle.pop(key, None)
         if self._closed:
             host._fire.close(host)
         return host
@@ -435,10 +444,28 @@ class HTTPConnectionPool:
 
     def _retry(self, key: Hashable, endpoint: Any) -> Deferred[Any]:
         host = self._hosts.get(key)
-        if host is not None:
-            host.counters["retried"] += 1
-            host._event("retried")
+        if host is None:
+            host = self._host(key)
+        host.counters["retried"] += 1
+        host._event("retried")
         return self._newConnection(key, endpoint)
+
+    def _forget_host(self, host: PooledHost) -> None:
+        """
+        Forget C{host}, which holds nothing any more; its counters go into
+        the pool's totals, and what it learned of the server's idle timeout
+        is remembered for the key's next host.
+        """
+        key = host.key
+        if self._hosts.get(key) is host:
+            del self._hosts[key]
+            if not self._connections.get(key, True):
+                del self._connections[key]
+            self._departed = self._departed + host.stats()
+            if host.server_idle is not None:
+                self._server_idle[key] = host.server_idle
+                if len(self._server_idle) > self.remembered_server_timeouts:
+                    self._server_idle.popitem(last=False)
 
     def _dispatch(self) -> None:
         """

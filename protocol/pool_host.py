@@ -631,6 +631,9 @@ class PooledHost(Charted):
     def _free_slot(self) -> None:
         self.pool._dispatch()
 
+    def _leave_pool(self) -> None:
+        self.pool._forget_host(self)
+
     def _expire_idle(self, connection: Any) -> None:
         self._unidle(connection)
         self.counters["expired"] += 1

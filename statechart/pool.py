@@ -86,7 +86,7 @@ class HostPool(Chart):
 
     outputs: ClassVar[dict[str, str]] = {
         "open_connection": "Open a new connection for the request (it counts as connecting).",
-        "hand_idle": "Hand the most recently idle connection to the request (a reuse).",
+        "hand_idle": "Hand the connection idle longest to the request (a reuse).",
         "enqueue": "Put the request at the end of the queue and start its wait timer.",
         "make_room": "If only the pool's total limit keeps the request waiting, close the "
         "idle connection of another key that has been idle longest.",
@@ -107,6 +107,9 @@ class HostPool(Chart):
         "are let go before.",
         "forget_busy": "Stop counting the lost busy connection.",
         "forget_closing": "Stop counting the closed connection and tell whoever waits for it.",
+        "leave_pool": "Nothing is left of this key: the pool forgets it, its counters "
+        "going into the pool's totals, so that a client visiting many hosts does not "
+        "grow the pool.",
         "free_slot": "Tell the pool a slot is free, so that the oldest waiter it may serve "
         "gets it.",
         "expire_idle": "Close the idle connection whose timer fired.",
@@ -225,7 +228,7 @@ class HostPool(Chart):
             active,
             empty,
             cond=("last",),
-            effects=("forget_connecting", "fail_connect", "free_slot"),
+            effects=("forget_connecting", "fail_connect", "free_slot", "leave_pool"),
             doc="The only connection could not open: the request fails.",
         )
         | stays(
@@ -300,7 +303,7 @@ class HostPool(Chart):
             active,
             empty,
             cond=("last",),
-            effects=("forget_idle", "free_slot"),
+            effects=("forget_idle", "free_slot", "leave_pool"),
             doc="The server closed the only connection, idle: it leaves the pool at once.",
         )
         | stays(
@@ -316,7 +319,7 @@ class HostPool(Chart):
             active,
             empty,
             cond=("last",),
-            effects=("forget_busy", "free_slot"),
+            effects=("forget_busy", "free_slot", "leave_pool"),
             doc="The only connection, busy, is gone (its request has its own outcome).",
         )
         | stays(
@@ -338,7 +341,7 @@ class HostPool(Chart):
             active,
             empty,
             cond=("last",),
-            effects=("forget_closing", "free_slot"),
+            effects=("forget_closing", "free_slot", "leave_pool"),
             doc="The last connection the pool was closing is gone.",
         )
         | stays(
@@ -380,7 +383,7 @@ class HostPool(Chart):
             empty,
             cond=("single",),
             unless=("holding",),
-            effects=("fail_wait",),
+            effects=("fail_wait", "leave_pool"),
             doc="The only waiter, queued behind other keys, waited too long.",
         )
         | stays(
@@ -404,7 +407,7 @@ class HostPool(Chart):
             empty,
             cond=("single",),
             unless=("holding",),
-            effects=("withdraw",),
+            effects=("withdraw", "leave_pool"),
             doc="The only waiter, queued behind other keys, was cancelled.",
         )
         | stays(
@@ -433,7 +436,7 @@ class HostPool(Chart):
 
     close_idle = event(
         stays(active, effects=("close_all_idle",), doc="Close the idle connections.")
-        | stays(empty, queuing, closed, doc="No idle connection here: nothing to close."),
+        | stays(queuing, closed, doc="No idle connection here: nothing to close."),
     )
 
     close = event(

@@ -288,7 +288,9 @@ def test_a_request_waits_no_longer_than_the_wait_timeout() -> None:
     (failure,) = waiting
     assert failure.check(PoolWaitTimeout)
     assert isinstance(failure.value, TimeoutError)
-    assert pool.stats().hosts["other"].timed_out == 1
+    # The key held nothing else: the pool forgot it, and kept its count.
+    assert "other" not in pool.stats().hosts
+    assert pool.stats().total.timed_out == 1
 
 
 def test_the_servers_keep_alive_header_shortens_the_idle_time_and_caps_requests() -> None:
@@ -331,3 +333,55 @@ def test_pool_events_reach_twisted_logger() -> None:
         "pool 'other': dequeued",
         "pool 'other': created",
     ]
+
+
+def _close_closed(endpoint: _InMemoryEndpoint) -> None:
+    """
+    Report the loss of every connection whose transport the pool closed, as
+    a real transport does once it has closed.
+    """
+    for protocol in endpoint.connected:
+        if protocol.transport.disconnecting and protocol.state != "CONNECTION_LOST":
+            protocol.connectionLost(Failure(ConnectionDone()))
+
+
+def test_a_crawl_over_many_hosts_leaves_no_key_behind() -> None:
+    """
+    Keys whose connections have all gone (expired or closed by the server)
+    are forgotten: a client visiting many hosts does not grow the pool, and
+    the totals keep what the forgotten keys counted.
+    """
+    clock = Clock()
+    pool = HTTPConnectionPool(clock, idle_timeout=10)
+    endpoint = _InMemoryEndpoint()
+    for number in range(200):
+        key = ("http", b"host%d.example" % number, 80)
+        used: list[Any] = []
+        pool.getConnection(key, endpoint).addCallback(used.append)
+        request = Request(b"GET", b"/", Headers({b"host": [b"x"]}), None, persistent=True)
+        used[0].request(request)
+        endpoint.connected[-1].dataReceived(RESPONSE)
+        if number % 2:
+            # The server closes the idle connection.
+            endpoint.connected[-1].connectionLost(Failure(ConnectionDone()))
+        assert len(pool._hosts) <= 100
+    clock.advance(11)
+    _close_closed(endpoint)
+    assert pool._hosts == {}
+    assert pool._connections == {}
+    total = pool.stats().total
+    assert (total.created, total.expired, total.evicted) == (200, 100, 100)
+
+
+def test_a_forgotten_key_starts_again_when_asked_for() -> None:
+    clock = Clock()
+    pool = HTTPConnectionPool(clock, idle_timeout=10)
+    endpoint = _InMemoryEndpoint()
+    first = _exchange(pool, endpoint)
+    clock.advance(11)
+    _close_closed(endpoint)
+    assert "key" not in pool.stats().hosts
+    second = _exchange(pool, endpoint)
+    assert second is not first
+    assert pool.stats().hosts["key"].idle == 1
+    assert pool.stats().total.created == 2

@@ -50,6 +50,10 @@ _SLOTS_GO_TO_WAITERS = (
     "anything can make them leave"
 )
 _GRACE_AFTER_CLOSE = "the grace period starts when close() is handled, which closes the key"
+_FORGOTTEN = (
+    "a key left with nothing is forgotten by the pool (leave_pool), and a new one is "
+    "given an event at once: closeCachedConnections() never finds one empty"
+)
 _CLOSED_HOLDS_NO_IDLE = "close() closed every idle connection, and none becomes idle again"
 
 TABLE: tuple[Row | Impossible, ...] = (
@@ -69,7 +73,7 @@ TABLE: tuple[Row | Impossible, ...] = (
     Impossible(E, "wait_expired", _NO_WAITER),
     Impossible(E, "cancel", _NO_WAITER),
     Impossible(E, "slot_free", _SLOTS_GO_TO_WAITERS),
-    Row(E, "close_idle", "", E, ()),
+    Impossible(E, "close_idle", _FORGOTTEN),
     Row(E, "close", "", C, ()),
     Impossible(E, "grace_over", _GRACE_AFTER_CLOSE),
     # ACTIVE
@@ -78,17 +82,23 @@ TABLE: tuple[Row | Impossible, ...] = (
     Row(A, "request", "room and not wants_new and not idle", A, ("open_connection",)),
     Row(A, "request", "not wants_new and not idle and not room", Q, ("enqueue", "make_room")),
     Row(A, "connected", "", A, ("hand_new",)),
-    Row(A, "connect_failed", "last", E, ("forget_connecting", "fail_connect", "free_slot")),
+    Row(
+        A,
+        "connect_failed",
+        "last",
+        E,
+        ("forget_connecting", "fail_connect", "free_slot", "leave_pool"),
+    ),
     Row(A, "connect_failed", "not last", A, ("forget_connecting", "fail_connect", "free_slot")),
     Row(A, "adopt", "", A, ("register",)),
     Row(A, "release", "spent", A, ("retire",)),
     Row(A, "release", "idle_full and not spent", A, ("drop_oldest_idle", "keep_idle")),
     Row(A, "release", "not spent and not idle_full", A, ("keep_idle",)),
-    Row(A, "lost_idle", "last", E, ("forget_idle", "free_slot")),
+    Row(A, "lost_idle", "last", E, ("forget_idle", "free_slot", "leave_pool")),
     Row(A, "lost_idle", "not last", A, ("forget_idle", "free_slot")),
-    Row(A, "lost_busy", "last", E, ("forget_busy", "free_slot")),
+    Row(A, "lost_busy", "last", E, ("forget_busy", "free_slot", "leave_pool")),
     Row(A, "lost_busy", "not last", A, ("forget_busy", "free_slot")),
-    Row(A, "lost_closing", "last", E, ("forget_closing", "free_slot")),
+    Row(A, "lost_closing", "last", E, ("forget_closing", "free_slot", "leave_pool")),
     Row(A, "lost_closing", "not last", A, ("forget_closing", "free_slot")),
     Row(A, "expire", "", A, ("expire_idle",)),
     Row(A, "evict", "", A, ("evict_idle",)),
@@ -114,10 +124,10 @@ TABLE: tuple[Row | Impossible, ...] = (
     Impossible(Q, "evict", _ONLY_ACTIVE_IDLE),
     Impossible(Q, "displace", _ONLY_ACTIVE_IDLE),
     Row(Q, "wait_expired", "single and holding", A, ("fail_wait",)),
-    Row(Q, "wait_expired", "single and not holding", E, ("fail_wait",)),
+    Row(Q, "wait_expired", "single and not holding", E, ("fail_wait", "leave_pool")),
     Row(Q, "wait_expired", "not single", Q, ("fail_wait",)),
     Row(Q, "cancel", "single and holding", A, ("withdraw",)),
-    Row(Q, "cancel", "single and not holding", E, ("withdraw",)),
+    Row(Q, "cancel", "single and not holding", E, ("withdraw", "leave_pool")),
     Row(Q, "cancel", "not single", Q, ("withdraw",)),
     Row(Q, "slot_free", "single", A, ("open_for_waiter",)),
     Row(Q, "slot_free", "not single", Q, ("open_for_waiter",)),
