@@ -276,6 +276,16 @@ def test_a_remembered_request_has_twisteds_attributes() -> None:
         assert request.headers.getRawHeaders(b"host") == [b"example.com:8080"]
 
 
+def test_a_remembered_request_follows_the_pools_persistence() -> None:
+    endpoints = CountingEndpoints()
+    agent = _agent(endpoints)
+    for persistent in (True, False, True):
+        agent._pool.persistent = persistent
+        agent.request(b"GET", b"http://example.com/")
+    written = [c.transport.value() for c in endpoints.connections]  # type: ignore[attr-defined]
+    assert [b"Connection: close\r\n" in head for head in written] == [False, True, False]
+
+
 def test_an_invalid_method_is_refused_every_time() -> None:
     agent = _agent(CountingEndpoints())
     for _ in range(2):
