@@ -22,6 +22,10 @@ The clients:
   - C{httptools}: a minimal Twisted protocol that writes the request and
     parses the response with httptools and nothing else, the practical
     limit for a Twisted client in Python.
+
+The clients on Twisted's Agent read each body with Twisted's C{readBody}; all
+the clients on httpchart's Agent with httpchart's C{read_body}, as aiohttp's
+client reads it with C{response.read()}.
 """
 
 from __future__ import annotations
@@ -67,6 +71,7 @@ def _twisted(url: str, concurrency: int, flavour: str) -> Callable[[int], Awaita
         HTTP11ClientProtocol,
         HTTPConnectionPool,
         Timeouts,
+        read_body,
     )
 
     def timed(quiescentCallback: Any) -> HTTP11ClientProtocol:
@@ -92,6 +97,7 @@ def _twisted(url: str, concurrency: int, flavour: str) -> Callable[[int], Awaita
     pool.maxPersistentPerHost = concurrency
     ours = flavour.startswith("httpchart")
     agent = Agent(reactor, pool=pool) if ours else client.Agent(reactor, pool=pool)
+    read = read_body if ours else readBody
     target = url.encode()
 
     async def worker(share: int) -> int:
@@ -99,7 +105,7 @@ def _twisted(url: str, concurrency: int, flavour: str) -> Callable[[int], Awaita
         for _ in range(share):
             try:
                 response = await agent.request(b"GET", target)
-                await readBody(response)
+                await read(response)
             except Exception:
                 failures += 1
         return failures

@@ -3,10 +3,12 @@ The Twisted side of httpchart: L{HTTP11ClientProtocol}, a drop-in for
 Twisted's class of the same name, driven by the declared connection lifecycle,
 and L{HTTPConnectionPool}, which puts it under Twisted's L{Agent} and treq,
 with limits, a queue (L{PoolWaitTimeout}, L{PoolClosed}) and L{PoolStats};
-L{ProxyAgent} and L{environment_agent} go through HTTP proxies.
+L{ProxyAgent} and L{environment_agent} go through HTTP proxies; L{read_body}
+reads a whole body.
 """
 
-from .agent import Agent
+from .agent import DEFAULT_MAX_CACHED_TARGETS, Agent
+from .body import read_body
 from .client import ClientRequest, HTTP11ClientProtocol, Observer
 from .environment import EnvironmentAgent, ProxySettings, environment_agent
 from .llhttp import BodyTooLarge, HeadTooLarge, LLHTTPParser, MalformedResponse
@@ -37,6 +39,7 @@ from .response import BodyDiscarded, Response
 from .timeouts import TimedOut, Timeouts
 
 __all__ = [
+    "DEFAULT_MAX_CACHED_TARGETS",
     "POOL_TIMEOUTS",
     "Agent",
     "BodyDiscarded",
@@ -76,4 +79,5 @@ __all__ = [
     "TwistedParser",
     "environment_agent",
     "log_transition",
+    "read_body",
 ]

@@ -198,7 +198,7 @@ class EnvironmentAgent:
         self._pool = HTTPConnectionPool(reactor, persistent=False) if pool is None else pool
         self._policy = contextFactory or BrowserLikePolicyForHTTPS()
         self._connect_timeout = connectTimeout
-        self._direct = Agent(  # type: ignore[no-untyped-call]
+        self._direct = Agent(
             reactor,
             contextFactory=self._policy,
             connectTimeout=connectTimeout,

@@ -155,7 +155,7 @@ class _TunnellingAgent(Agent):
         reactor: Any,
         pool: HTTPConnectionPool | client.HTTPConnectionPool,
     ) -> None:
-        super().__init__(reactor, pool=pool)  # type: ignore[no-untyped-call]
+        super().__init__(reactor, pool=pool)
         self._proxying = proxying
 
     def _key(self, parsed: URI) -> Any:
