@@ -291,12 +291,13 @@ def effect_raised(
 def _drain(model: Any) -> None:
     """
     The outermost event of a step has been handled and events were queued
-    behind it, or the model wants the end of the step: handle the queued
-    events in order, then end the step.
+    behind it, or the model wants the end of the step (its queue is then a
+    list, maybe empty; see L{httpchart.statechart.Charted._when_step_ends}):
+    handle the queued events in order, then end the step.
     """
     try:
         pending = model._step_queue
-        while pending is not _BUSY:
+        while pending is not _BUSY and pending:
             handle, payload = pending.pop(0)
             if not pending:
                 model._step_queue = _BUSY
@@ -360,7 +361,7 @@ class _Generator:
     Writes the code of the compiled dispatch: per event, C{handle_<event>}
     (choose and take the branch) and C{fire_<event>} (the same, wrapped in
     the run-to-completion bookkeeping).  A step in which nothing was queued
-    and nobody asked for its end costs C{fire_<event>} three tests and
+    and nobody asked for its end costs C{fire_<event>} two tests and
     two assignments; the rest of the bookkeeping is in L{_drain} and
     L{_abandon}.  The state is tested against the states of the event's
     cells in the order C{states} gives (the busiest first).
@@ -391,8 +392,8 @@ class _Generator:
         lines += [
             "",
             f"def fire_{event}(model{signature}):",
-            "    pending = model._step_queue",
-            "    if pending is not None:",
+            "    if model._step_queue is not None:",
+            "        pending = model._step_queue",
             "        if pending is _BUSY:",
             f"            model._step_queue = [(handle_{event}, {arguments})]",
             "        else:",
@@ -406,7 +407,7 @@ class _Generator:
             "    except BaseException:",
             "        _abandon(model)",
             "        raise",
-            "    if model._step_queue is _BUSY and not model._step_end_wanted:",
+            "    if model._step_queue is _BUSY:",
             "        model._step_queue = None",
             "    else:",
             "        _drain(model)",
