@@ -716,8 +716,11 @@ class HTTP11ClientProtocol(Protocol, Charted):
         connection is an optimisation, so if the callback raises, the error is
         logged and the connection is closed.
         """
+        callback = self._quiescentCallback
+        if callback is _ignore:
+            return
         try:
-            self._quiescentCallback(self)
+            callback(self)
         except Exception:
             self._log.failure("quiescent callback failed; closing the connection")
             self.transport.loseConnection()  # type: ignore[union-attr]

@@ -72,7 +72,7 @@ from httpchart.statechart import Charted, ResponseParsing
 
 from .events import ParsingEvents
 from .parser import Finisher
-from .response import CONNECTION_CONTROL, Response
+from .response import BODY_COMPLETE, CONNECTION_CONTROL, Response
 from .timeouts import TimedOut
 
 _CONTROL_LENGTHS = frozenset(len(name) for name in CONNECTION_CONTROL)
@@ -498,8 +498,8 @@ class LLHTTPParser(Charted):
             self.request,
         )
         response._fields = self._fields
-        response._keeps_length = self.request.method == b"HEAD"
-        if self._bodiless():
+        head = response._keeps_length = self.request.method == b"HEAD"
+        if head or self._code in _BODILESS_STATUS:
             response.length = 0
         elif self._length is not None and self._framing is None:
             response.length = self._length
@@ -524,7 +524,7 @@ class LLHTTPParser(Charted):
             for name, value in _normalized(self._trailers):
                 trailers.addRawHeader(name, value)
             response._trailers = trailers
-        response._bodyDataFinished()
+        response._fire.finished(response, BODY_COMPLETE)
 
     def _finish_body_uncertain(self) -> None:
         self.response._bodyDataFinished(Failure(PotentialDataLoss()))  # type: ignore[union-attr]
