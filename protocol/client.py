@@ -141,12 +141,15 @@ class TransportProxy(TransportProxyProducer):
         """
         Resume the transport, and forget a pause not applied yet.
         """
-        self._pause_wanted = False
+        if self._pause_wanted:
+            self._pause_wanted = False
         timers = self._connection._timers
         if timers is not None and timers.paused:
             timers.paused = False
             timers.restart_read()
-        TransportProxyProducer.resumeProducing(self)
+        producer = self._producer
+        if producer is not None:
+            producer.resumeProducing()
 
     def stopProxying(self) -> None:
         if self._pause_wanted:
