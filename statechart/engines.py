@@ -304,7 +304,10 @@ def _drain(model: Any) -> None:
             handle(model, *payload)
             pending = model._step_queue
     finally:
-        _abandon(model)
+        model._step_queue = None
+        if model._step_end_wanted:
+            model._step_end_wanted = False
+            model._step_ended()
 
 
 def _abandon(model: Any) -> None:
