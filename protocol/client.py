@@ -13,7 +13,7 @@ C{name}) and never decides a transition itself.
 
 from __future__ import annotations
 
-from collections import deque
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Literal, cast
 from typing import Protocol as TypingProtocol
@@ -57,6 +57,12 @@ EngineName = Literal["compiled", "reference"]
 _RESPONSE_COMPLETE = Failure(ConnectionDone("response complete"))
 Observer = Callable[[TransitionRecord], object]
 _NO_LIMITS = Timeouts()
+
+
+def _ignore(connection: object) -> None:
+    """
+    The default quiescent callback: nobody takes the idle connection back.
+    """
 
 
 class ClientRequest(TypingProtocol):
@@ -112,7 +118,7 @@ class TransportProxy(TransportProxyProducer):
     _pause_wanted = False
 
     def __init__(self, producer: Any, connection: HTTP11ClientProtocol) -> None:
-        TransportProxyProducer.__init__(self, producer)
+        self._producer = producer
         self._connection = connection
 
     def pauseProducing(self) -> None:
@@ -121,8 +127,11 @@ class TransportProxy(TransportProxyProducer):
         """
         if self._producer is None:
             return
-        if not self._connection._in_step():
-            self._connection._deadlines.paused = True
+        connection = self._connection
+        if not connection._in_step():
+            timers = connection._timers
+            if timers is not None:
+                timers.paused = True
             self._producer.pauseProducing()
         else:
             self._pause_wanted = True
@@ -132,16 +141,20 @@ class TransportProxy(TransportProxyProducer):
         """
         Resume the transport, and forget a pause not applied yet.
         """
-        self._pause_wanted = False
-        deadlines = self._connection._deadlines
-        if deadlines.paused:
-            deadlines.paused = False
-            deadlines.restart_read()
-        TransportProxyProducer.resumeProducing(self)
+        if self._pause_wanted:
+            self._pause_wanted = False
+        timers = self._connection._timers
+        if timers is not None and timers.paused:
+            timers.paused = False
+            timers.restart_read()
+        producer = self._producer
+        if producer is not None:
+            producer.resumeProducing()
 
     def stopProxying(self) -> None:
-        self._pause_wanted = False
-        TransportProxyProducer.stopProxying(self)
+        if self._pause_wanted:
+            self._pause_wanted = False
+        self._producer = None
 
     def apply_pause(self) -> None:
         """
@@ -150,7 +163,9 @@ class TransportProxy(TransportProxyProducer):
         if self._pause_wanted:
             self._pause_wanted = False
             if self._producer is not None:
-                self._connection._deadlines.paused = True
+                timers = self._connection._timers
+                if timers is not None:
+                    timers.paused = True
                 self._producer.pauseProducing()
 
     def abortConnection(self) -> None:
@@ -182,22 +197,47 @@ class HTTP11ClientProtocol(Protocol, Charted):
     parser_factory: ClassVar[ParserFactory] = LLHTTPParser.open
     _log: ClassVar[Logger] = Logger()
 
-    _state: str = "QUIESCENT"
+    # What every connection holds lives in slots, so that an instance
+    # dictionary (Protocol's) is only made for what few connections use:
+    # an observer, the reference engine, abort() waiters, a body limit,
+    # timeouts or a clock of their own, a factory.
+    __slots__ = (
+        "_currentRequest",
+        "_finishedRequest",
+        "_parser",
+        "_quiescentCallback",
+        "_responseDeferred",
+        "_settlements",
+        "_settling",
+        "_state",
+        "_step_end_wanted",
+        "_step_queue",
+        "_timers",
+        "_transportProxy",
+        "_writing",
+        "connected",
+        "transport",
+    )
+
+    _state: str
     _runner: Engine
     _fire: ConnectionEvents
-    _observer: Observer | None = None
-    _parser: ResponseParser | None = None
-    _transportProxy: TransportProxy | None = None
-    _responseDeferred: Deferred[IResponse] | None = None
-    _currentRequest: ClientRequest | None = None
-    _finishedRequest: Deferred[IResponse] | None = None
-    _writing: tuple[ClientRequest, Deferred[None]] | None = None
+    _observer: Observer | None
+    _parser: ResponseParser | None
+    _transportProxy: TransportProxy | None
+    _responseDeferred: Deferred[IResponse] | None
+    _currentRequest: ClientRequest | None
+    _finishedRequest: Deferred[IResponse] | None
+    _writing: tuple[ClientRequest, Deferred[None]] | None
     _abortDeferreds: list[Deferred[None]] | None = None
-    _deadlines: Deadlines
+    _timers: Deadlines | None
+    """The connection's deadlines, made when a timer first needs them."""
+    _timeouts: Timeouts = _NO_LIMITS
+    _max_body_size: int | None = None
     _head: bytes = b""
     _body_withheld = False
-    _settlements: deque[tuple[Deferred[Any], object]] | None = None
-    _settling: bool = False
+    _settlements: list[tuple[Deferred[Any], object]] | None
+    _settling: bool
 
     lostCallback: Callable[[HTTP11ClientProtocol], object] | None = None
     """
@@ -210,7 +250,7 @@ class HTTP11ClientProtocol(Protocol, Charted):
 
     def __init__(
         self,
-        quiescentCallback: Callable[[HTTP11ClientProtocol], object] = lambda c: None,
+        quiescentCallback: Callable[[HTTP11ClientProtocol], object] = _ignore,
         *,
         engine: EngineName | None = None,
         observer: Observer | None = None,
@@ -240,13 +280,28 @@ class HTTP11ClientProtocol(Protocol, Charted):
             C{Timeouts().expect_continue} before sending its body.
         @param clock: Where the timers run: the global reactor by default.
         """
+        self.transport = None
+        self.connected = 0
+        self._state = "QUIESCENT"
+        self._step_queue = None
+        self._step_end_wanted = False
         self._quiescentCallback = quiescentCallback
-        self._max_body_size = max_body_size
-        self._timeouts = timeouts = timeouts or _NO_LIMITS
-        self._deadlines = Deadlines(timeouts, clock, self._timer_expired)
+        self._parser = self._transportProxy = self._responseDeferred = None
+        self._currentRequest = self._finishedRequest = self._writing = None
+        self._settlements = None
+        self._settling = False
+        self._timers = None
+        if max_body_size is not None:
+            self._max_body_size = max_body_size
+        if timeouts is not None:
+            self._timeouts = timeouts
+        if timeouts is not None or clock is not None:
+            self._timers = Deadlines(self._timeouts, clock, self._timer_expired)
         if (engine or self.engine) == "reference":
             self._runner = ReferenceEngine(ChartSpec.of(self.chart), self)
             self._fire = self._runner.fire
+            if getattr(type(self).dataReceived, "_is_data_event", False):
+                self.dataReceived = functools.partial(self._fire.data, self)  # type: ignore[method-assign]
         if observer is not None:
             self._observer = self._guarded(observer)
 
@@ -254,6 +309,27 @@ class HTTP11ClientProtocol(Protocol, Charted):
     def _compile(cls) -> None:
         super()._compile()
         cls._runner = cls._compiled
+        if getattr(cls.dataReceived, "_is_data_event", False):
+            # The method is the chart's data event itself, compiled for this
+            # class: one call less for every read.  A connection on the
+            # reference engine sends the event through its own engine (see
+            # __init__), and a subclass's own dataReceived is left alone.
+            fire = cls._compiled.fire.data
+            fire.__doc__ = cls.dataReceived.__doc__
+            fire._is_data_event = True
+            cls.dataReceived = fire  # type: ignore[method-assign]
+
+    @property
+    def _deadlines(self) -> Deadlines:
+        """
+        The connection's deadlines, made now if no timer needed them yet.
+        Until then, the connection has no limit but C{expect_continue}, and
+        no deadline.
+        """
+        timers = self._timers
+        if timers is None:
+            timers = self._timers = Deadlines(self._timeouts, None, self._timer_expired)
+        return timers
 
     @property
     def state(self) -> str:
@@ -306,9 +382,11 @@ class HTTP11ClientProtocol(Protocol, Charted):
 
     def dataReceived(self, data: bytes) -> None:
         """
-        Bytes arrived from the server.
+        Bytes arrived from the server: the chart's C{data} event.
         """
         self._fire.data(self, data)
+
+    dataReceived._is_data_event = True  # type: ignore[attr-defined]
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         """
@@ -339,9 +417,11 @@ class HTTP11ClientProtocol(Protocol, Charted):
         """
         if deferred is None:
             return
-        if self._settlements is None:
-            self._settlements = deque()
-        self._settlements.append((deferred, outcome))
+        settlements = self._settlements
+        if settlements is None:
+            self._settlements = [(deferred, outcome)]
+        else:
+            settlements.append((deferred, outcome))
         self._when_step_ends()
 
     def _step_ended(self) -> None:
@@ -359,8 +439,10 @@ class HTTP11ClientProtocol(Protocol, Charted):
         self._settling = True
         try:
             settlements = self._settlements
-            while settlements:
-                deferred, outcome = settlements.popleft()
+            settled = 0
+            while settlements is not None and settled < len(settlements):
+                deferred, outcome = settlements[settled]
+                settled += 1
                 if not deferred.called:
                     if isinstance(outcome, Failure):
                         deferred.errback(outcome)
@@ -456,7 +538,7 @@ class HTTP11ClientProtocol(Protocol, Charted):
         """
         The request has a body and asks for C{Expect: 100-continue}.
         """
-        return expects_continue(request)
+        return getattr(request, "bodyProducer", None) is not None and expects_continue(request)
 
     def _answered(self) -> bool:
         """
@@ -531,12 +613,19 @@ class HTTP11ClientProtocol(Protocol, Charted):
     def _open_exchange(self, request: ClientRequest, deferred: Deferred[IResponse]) -> None:
         self._currentRequest = request
         self._finishedRequest = deferred
-        self._body_withheld = False
-        self._deadlines.timeouts = getattr(request, "timeouts", None) or self._timeouts
+        if self._body_withheld:
+            self._body_withheld = False
+        timeouts = getattr(request, "timeouts", None) or self._timeouts
+        timers = self._timers
+        if timers is not None:
+            timers.timeouts = timeouts
+        elif timeouts is not _NO_LIMITS:
+            self._deadlines.timeouts = timeouts
         proxy = self._transportProxy = TransportProxy(self.transport, self)
         self._parser, response = self.parser_factory(request, self._response_finished, proxy)
-        if self._max_body_size is not None and isinstance(self._parser, LLHTTPParser):
-            self._parser.max_body_size = self._max_body_size
+        limit = self._max_body_size
+        if limit is not None and isinstance(self._parser, LLHTTPParser):
+            self._parser.max_body_size = limit
         self._responseDeferred = response
         response.addCallback(self._head_arrived)
 
@@ -630,8 +719,11 @@ class HTTP11ClientProtocol(Protocol, Charted):
         connection is an optimisation, so if the callback raises, the error is
         logged and the connection is closed.
         """
+        callback = self._quiescentCallback
+        if callback is _ignore:
+            return
         try:
-            self._quiescentCallback(self)
+            callback(self)
         except Exception:
             self._log.failure("quiescent callback failed; closing the connection")
             self.transport.loseConnection()  # type: ignore[union-attr]
@@ -785,19 +877,26 @@ class HTTP11ClientProtocol(Protocol, Charted):
         for waiter in (*waiters, *carried):
             self._settle(waiter, Failure(ResponseFailed([reason])))
 
-    # Effects: the timers (each does nothing for a limit that is not set)
+    # Effects: the timers (each does nothing for a limit that is not set).
+    # Until a timer needs them, a connection has no deadlines object: its
+    # limits are then the default ones, under which only expect_continue
+    # is set, so every other timer does nothing.
 
     def _start_total_timer(self) -> None:
         """
         Start the total timer, if the connection has one.
         """
-        self._deadlines.start_total()
+        timers = self._timers
+        if timers is not None:
+            timers.start_total()
 
     def _start_response_timer(self) -> None:
         """
         Start the response timer, if the connection has one.
         """
-        self._deadlines.start_response()
+        timers = self._timers
+        if timers is not None:
+            timers.start_response()
 
     def _start_continue_timer(self) -> None:
         """
@@ -809,34 +908,46 @@ class HTTP11ClientProtocol(Protocol, Charted):
         """
         Start the read timer, if the connection has one.
         """
-        self._deadlines.start_read()
+        timers = self._timers
+        if timers is not None:
+            timers.start_read()
 
     def _restart_read_timer(self) -> None:
         """
         Bytes arrived: the read timer measures silence from now.
         """
-        self._deadlines.restart_read()
+        timers = self._timers
+        if timers is not None:
+            timers.restart_read()
 
     def _stop_response_timer(self) -> None:
         """
         Stop the response timer: the head is in.
         """
-        self._deadlines.stop_response()
+        timers = self._timers
+        if timers is not None:
+            timers.stop_response()
 
     def _stop_continue_timer(self) -> None:
         """
         Stop the expect_continue timer.
         """
-        self._deadlines.stop_continue()
+        timers = self._timers
+        if timers is not None:
+            timers.stop_continue()
 
     def _stop_read_timer(self) -> None:
         """
         Stop the read timer.
         """
-        self._deadlines.stop_read()
+        timers = self._timers
+        if timers is not None:
+            timers.stop_read()
 
     def _stop_timers(self) -> None:
         """
         Stop every timer: the connection leaves its clock's schedule.
         """
-        self._deadlines.stop()
+        timers = self._timers
+        if timers is not None:
+            timers.stop()

@@ -72,7 +72,7 @@ from httpchart.statechart import Charted, ResponseParsing
 
 from .events import ParsingEvents
 from .parser import Finisher
-from .response import CONNECTION_CONTROL, Response
+from .response import BODY_COMPLETE, CONNECTION_CONTROL, Response
 from .timeouts import TimedOut
 
 _CONTROL_LENGTHS = frozenset(len(name) for name in CONNECTION_CONTROL)
@@ -243,7 +243,7 @@ class LLHTTPParser(Charted):
             self._measure_framing(data)
         if self._announced:
             self._announced = False
-            self._finisher(self._rest(data, previous))
+            self._finisher(self._rest(data, previous) if self._stray or self._halted else b"")
 
     def _measure_line(self, data: bytes) -> None:
         """
@@ -355,7 +355,7 @@ class LLHTTPParser(Charted):
         self._heads += 1
         self._code = self._llhttp.get_status_code()  # type: ignore[union-attr]
         self._read_fields()
-        if not self._informational():
+        if (self._codings or self.max_body_size is not None) and not 100 <= self._code < 200:
             self._check_head()
         self._fire.head_done(self)
         if self._halted:
@@ -498,8 +498,8 @@ class LLHTTPParser(Charted):
             self.request,
         )
         response._fields = self._fields
-        response._keeps_length = self.request.method == b"HEAD"
-        if self._bodiless():
+        head = response._keeps_length = self.request.method == b"HEAD"
+        if head or self._code in _BODILESS_STATUS:
             response.length = 0
         elif self._length is not None and self._framing is None:
             response.length = self._length
@@ -512,7 +512,9 @@ class LLHTTPParser(Charted):
         self.response_deferred.callback(response)
 
     def _deliver_body(self, data: bytes) -> None:
-        self.response._bodyDataReceived(data)  # type: ignore[union-attr]
+        response = self.response
+        assert response is not None
+        response._fire.data(response, data)
 
     def _finish_body(self) -> None:
         response = self.response
@@ -522,7 +524,7 @@ class LLHTTPParser(Charted):
             for name, value in _normalized(self._trailers):
                 trailers.addRawHeader(name, value)
             response._trailers = trailers
-        response._bodyDataFinished()
+        response._fire.finished(response, BODY_COMPLETE)
 
     def _finish_body_uncertain(self) -> None:
         self.response._bodyDataFinished(Failure(PotentialDataLoss()))  # type: ignore[union-attr]
@@ -553,15 +555,14 @@ class LLHTTPParser(Charted):
 
     def _rest(self, data: bytes, previous: bytes) -> bytes:
         """
-        The bytes of C{data} that followed the response.  When llhttp was
-        halted at the end of a head, that is after the head's blank line;
-        when a new message began after a complete body, llhttp does not say
-        where, so the whole read stands for them.
+        The bytes of C{data} that followed a response after which llhttp
+        was halted or a new message began (otherwise nothing followed it).
+        When llhttp was halted at the end of a head, that is after the
+        head's blank line; when a new message began after a complete body,
+        llhttp does not say where, so the whole read stands for them.
         """
         if self._stray:
             return data
-        if not self._halted:
-            return b""
         end = self._end_of_heads(data, previous)
         return data[end:] if end >= 0 else b""
 

@@ -43,7 +43,7 @@ CONNECTION_CONTROL = frozenset(
 
 # The reason given to a body's consumer when the whole body arrived.  It
 # carries no traceback and is never changed, so every response shares it.
-_BODY_COMPLETE = Failure(ResponseDone("Response body fully received"))
+BODY_COMPLETE = Failure(ResponseDone("Response body fully received"))
 
 
 class BodyDiscarded(CancelledError):
@@ -233,7 +233,7 @@ class Response(Charted):
         The parser has no more of the body: it is complete, or C{reason} says
         why it ended.
         """
-        self._fire.finished(self, _BODY_COMPLETE if reason is None else reason)
+        self._fire.finished(self, BODY_COMPLETE if reason is None else reason)
 
     # Guards
 

@@ -142,9 +142,11 @@ class CompiledEngine:
             "_BUSY": _BUSY,
             "_impossible": self._impossible,
             "_effect_raised": self._effect_raised,
+            "_drain": _drain,
+            "_abandon": _abandon,
         }
         namespace.update({f"f_{name}": function for name, (function, _) in names.items()})
-        code = _Generator(spec, names, namespace, state_field)
+        code = _Generator(spec, names, namespace, state_field, _busiest_first(spec))
         self.source = "\n".join(line for event in spec.events for line in code.event(event))
         filename = f"<httpchart dispatch of {spec.name} for {model_class.__qualname__}>"
         linecache.cache[filename] = (len(self.source), None, self.source.splitlines(True), filename)
@@ -287,6 +289,52 @@ def effect_raised(
         queue[:] = queue[earlier:] + queue[:earlier]
 
 
+def _drain(model: Any) -> None:
+    """
+    The outermost event of a step has been handled and events were queued
+    behind it, or the model wants the end of the step (its queue is then a
+    list, maybe empty; see L{httpchart.statechart.Charted._when_step_ends}):
+    handle the queued events in order, then end the step.
+    """
+    try:
+        pending = model._step_queue
+        while pending is not _BUSY and pending:
+            handle, payload = pending.pop(0)
+            if not pending:
+                model._step_queue = _BUSY
+            handle(model, *payload)
+            pending = model._step_queue
+    finally:
+        model._step_queue = None
+        if model._step_end_wanted:
+            model._step_end_wanted = False
+            model._step_ended()
+
+
+def _abandon(model: Any) -> None:
+    """
+    End the step, which is over or ended in an exception: forget what is
+    queued, and call C{model._step_ended()} if the model asked for it.
+    """
+    model._step_queue = None
+    if model._step_end_wanted:
+        model._step_end_wanted = False
+        model._step_ended()
+
+
+def _busiest_first(spec: ChartSpec) -> tuple[str, ...]:
+    """
+    The chart's states, those its optional C{busiest_states} names first:
+    the order in which the compiled dispatch tests the state, which only
+    changes how fast it finds it.
+    """
+    busiest = tuple(getattr(spec.chart, "busiest_states", ()))
+    unknown = set(busiest) - set(spec.states)
+    if unknown:
+        raise ChartDefinitionError(f"{spec.name}: busiest_states names no state {sorted(unknown)}")
+    return (*busiest, *(state for state in spec.states if state not in busiest))
+
+
 def _resolve(spec: ChartSpec, model_class: type, name: str) -> tuple[Any, tuple[str, ...]]:
     function = getattr(model_class, "_" + name, None)
     if not inspect.isfunction(function):
@@ -316,7 +364,11 @@ class _Generator:
     """
     Writes the code of the compiled dispatch: per event, C{handle_<event>}
     (choose and take the branch) and C{fire_<event>} (the same, wrapped in
-    the run-to-completion bookkeeping).
+    the run-to-completion bookkeeping).  A step in which nothing was queued
+    and nobody asked for its end costs C{fire_<event>} two tests and
+    two assignments; the rest of the bookkeeping is in L{_drain} and
+    L{_abandon}.  The state is tested against the states of the event's
+    cells in the order C{states} gives (the busiest first).
     """
 
     def __init__(
@@ -325,8 +377,10 @@ class _Generator:
         names: Mapping[str, tuple[Any, tuple[str, ...]]],
         namespace: dict[str, Any],
         state_field: str,
+        states: tuple[str, ...],
     ) -> None:
         self.spec = spec
+        self.states = states
         self.names = names
         self.namespace = namespace
         self.state_field = state_field
@@ -342,8 +396,8 @@ class _Generator:
         lines += [
             "",
             f"def fire_{event}(model{signature}):",
-            "    pending = model._step_queue",
-            "    if pending is not None:",
+            "    if model._step_queue is not None:",
+            "        pending = model._step_queue",
             "        if pending is _BUSY:",
             f"            model._step_queue = [(handle_{event}, {arguments})]",
             "        else:",
@@ -354,18 +408,13 @@ class _Generator:
         ]
         lines += [f"        {line}" for line in body]
         lines += [
-            "        pending = model._step_queue",
-            "        while pending is not _BUSY:",
-            "            handle, payload = pending.pop(0)",
-            "            if not pending:",
-            "                model._step_queue = _BUSY",
-            "            handle(model, *payload)",
-            "            pending = model._step_queue",
-            "    finally:",
+            "    except BaseException:",
+            "        _abandon(model)",
+            "        raise",
+            "    if model._step_queue is _BUSY:",
             "        model._step_queue = None",
-            "        if model._step_end_wanted:",
-            "            model._step_end_wanted = False",
-            "            model._step_ended()",
+            "    else:",
+            "        _drain(model)",
             "",
         ]
         return lines
@@ -373,7 +422,7 @@ class _Generator:
     def _switch(self, event: str) -> list[str]:
         lines = [f"state = model.{self.state_field}"]
         keyword = "if"
-        for source in self.spec.states:
+        for source in self.states:
             branches = self.spec.cell(source, event)
             if not branches:
                 continue

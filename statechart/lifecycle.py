@@ -180,6 +180,13 @@ class ConnectionLifecycle(Chart):
     the request cycle.  Nothing in the chart's behaviour depends on it.
     """
 
+    busiest_states: ClassVar[tuple[str, ...]] = ("WAITING", "QUIESCENT", "TRANSMITTING")
+    """
+    The states most events of an exchange find the connection in, which the
+    compiled engine tests first.  A hint for speed only: nothing in the
+    chart's behaviour depends on it.
+    """
+
     quiescent = state(
         "QUIESCENT",
         "Idle: no request is being written and no response is expected.  "

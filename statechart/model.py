@@ -24,8 +24,10 @@ L{Charted} cost an instance nothing until it handles an event:
     rather than reading it;
   - C{_step_end_wanted} and C{_step_ended()}: a model that wants to act
     once the current step is over (the outermost event and everything queued
-    behind it handled) calls L{Charted._when_step_ends}; the engine then
-    resets the flag and calls C{_step_ended()};
+    behind it handled) calls L{Charted._when_step_ends}, which sets the
+    flag and turns the queue into a list (so that the compiled dispatch,
+    which ends a step at once while nothing is queued, looks further); the
+    engine then resets the flag and calls C{_step_ended()};
   - C{_effect_failed(error, record, effect, payload)}: called by the
     engine, inside the step, when effect C{effect} of the transition
     C{record}, taken on an event that carried C{payload} (by name), raised
@@ -42,7 +44,7 @@ from typing import Any, ClassVar, Protocol
 
 from statemachine import StateChart
 
-from .engines import CompiledEngine
+from .engines import _BUSY, CompiledEngine
 from .spec import ChartSpec, TransitionRecord
 
 
@@ -107,10 +109,15 @@ class Charted:
         Have L{_step_ended} called once the current step is over, or now if
         no step is running.
         """
-        if self._step_queue is None:
+        queue = self._step_queue
+        if queue is None:
             self._step_ended()
         else:
             self._step_end_wanted = True
+            if queue is _BUSY:
+                # The compiled dispatch ends a step at once while its queue
+                # is this marker: a list, even empty, makes it look further.
+                self._step_queue = []
 
     def _step_ended(self) -> None:
         """
