@@ -190,6 +190,12 @@ class HTTP11ClientProtocol(Protocol, Charted):
         python-statemachine's own engine, which is slow and meant for
         checking the compiled one.
     @cvar parser_factory: Opens the parser for each response.
+    @ivar lostCallback: If not C{None}, called with this protocol once, when
+        its transport is gone, whatever the connection was doing (the
+        chart's C{notify_lost}).  A connection pool sets it, so that a
+        connection the server closes while it is idle leaves the pool at
+        once and a busy one frees its slot.  If it raises, the error is
+        logged.
     """
 
     chart: ClassVar[type[ConnectionLifecycle]] = ConnectionLifecycle
@@ -200,7 +206,8 @@ class HTTP11ClientProtocol(Protocol, Charted):
     # What every connection holds lives in slots, so that an instance
     # dictionary (Protocol's) is only made for what few connections use:
     # an observer, the reference engine, abort() waiters, a body limit,
-    # timeouts or a clock of their own, a factory.
+    # a factory.  A pool's connections have timeouts and a lost callback,
+    # which are slots too.
     __slots__ = (
         "_currentRequest",
         "_finishedRequest",
@@ -212,10 +219,12 @@ class HTTP11ClientProtocol(Protocol, Charted):
         "_state",
         "_step_end_wanted",
         "_step_queue",
+        "_timeouts",
         "_timers",
         "_transportProxy",
         "_writing",
         "connected",
+        "lostCallback",
         "transport",
     )
 
@@ -232,21 +241,14 @@ class HTTP11ClientProtocol(Protocol, Charted):
     _abortDeferreds: list[Deferred[None]] | None = None
     _timers: Deadlines | None
     """The connection's deadlines, made when a timer first needs them."""
-    _timeouts: Timeouts = _NO_LIMITS
+    _timeouts: Timeouts
     _max_body_size: int | None = None
     _head: bytes = b""
     _body_withheld = False
     _settlements: list[tuple[Deferred[Any], object]] | None
     _settling: bool
 
-    lostCallback: Callable[[HTTP11ClientProtocol], object] | None = None
-    """
-    If not C{None}, called with this protocol once, when its transport is
-    gone, whatever the connection was doing (the chart's C{notify_lost}).  A
-    connection pool sets it, so that a connection the server closes while it
-    is idle leaves the pool at once and a busy one frees its slot.  If it
-    raises, the error is logged.
-    """
+    lostCallback: Callable[[HTTP11ClientProtocol], object] | None
 
     def __init__(
         self,
@@ -293,8 +295,8 @@ class HTTP11ClientProtocol(Protocol, Charted):
         self._timers = None
         if max_body_size is not None:
             self._max_body_size = max_body_size
-        if timeouts is not None:
-            self._timeouts = timeouts
+        self._timeouts = _NO_LIMITS if timeouts is None else timeouts
+        self.lostCallback = None
         if timeouts is not None or clock is not None:
             self._timers = Deadlines(self._timeouts, clock, self._timer_expired)
         if (engine or self.engine) == "reference":
