@@ -197,6 +197,13 @@ class Agent(client.Agent):
             request = _request(method, destination, target[1], headers, bodyProducer, persistent)
         if timeouts is not None:
             request.timeouts = timeouts
+        take = getattr(pool, "take_connection", None)
+        if take is not None:
+            taken = take(key, target[0])
+            if not isinstance(taken, Deferred):
+                issued: Deferred[IResponse] = taken.request(request)
+                return issued
+            return taken.addCallback(_issue, request)
         connecting: Deferred[Any] = pool.getConnection(key, target[0])
         if connecting.called and not connecting.paused:
             connection: Any = connecting.result

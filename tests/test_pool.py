@@ -9,7 +9,7 @@ from io import BytesIO
 from typing import Any
 
 from twisted.internet import reactor
-from twisted.internet.defer import succeed
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.error import ConnectionDone, TimeoutError
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.task import Clock
@@ -385,3 +385,27 @@ def test_a_forgotten_key_starts_again_when_asked_for() -> None:
     assert second is not first
     assert pool.stats().hosts["key"].idle == 1
     assert pool.stats().total.created == 2
+
+
+def test_take_connection_hands_an_idle_connection_itself_and_a_deferred_otherwise() -> None:
+    clock = Clock()
+    pool = HTTPConnectionPool(clock)
+    endpoint = _InMemoryEndpoint()
+    opened = pool.take_connection("key", endpoint)
+    # A new connection: the endpoint's Deferred, as getConnection gives it.
+    assert isinstance(opened, Deferred)
+    used: list[Any] = []
+    opened.addCallback(used.append)
+    request = Request(b"GET", b"/", Headers({b"host": [b"x"]}), None, persistent=True)
+    used[0].request(request)
+    endpoint.connected[-1].dataReceived(RESPONSE)
+    taken = pool.take_connection("key", endpoint)
+    assert not isinstance(taken, Deferred)
+    assert taken._clientProtocol is endpoint.connected[-1]
+    assert pool.stats().total.reused == 1
+    pool.close()
+    refused = pool.take_connection("key", endpoint)
+    assert isinstance(refused, Deferred)
+    failures: list[Failure] = []
+    refused.addErrback(failures.append)
+    assert failures[0].check(PoolClosed)
