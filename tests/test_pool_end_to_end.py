@@ -10,6 +10,9 @@ started by the tests, over loopback sockets:
     with POSTs with bodies at intervals around its timeout (the scenario of
     Twisted #7843): no request fails on httpchart's pool; the same loop on
     Twisted's pool shows how many it loses;
+  - a server that closes each connection right behind its response,
+    without saying so, loses no request either: the pool sees the close
+    waiting on the idle connection's socket and opens another;
   - the server's C{Keep-Alive: max} is honoured;
   - C{closeCachedConnections()} against a TLS peer that never answers the
     close still fires, after the grace period.
@@ -144,6 +147,40 @@ class _AnswersOnceThenIgnores(Protocol):
             self.transport.pauseProducing()  # type: ignore[union-attr]
 
 
+class _ClosesUnannounced(Protocol):
+    """
+    Answers one request as if the connection stayed open (no C{Connection:
+    close}), then closes it at once: its close reaches the client with the
+    response or right behind it.
+    """
+
+    def dataReceived(self, data: bytes) -> None:
+        if b"\r\n\r\n" in data:
+            self.transport.write(  # type: ignore[union-attr]
+                b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+            )
+            self.transport.loseConnection()  # type: ignore[union-attr]
+
+
+async def post_loop(pool: Any, url: bytes, requests: int) -> Counter[str]:
+    """
+    POST a body to C{url} C{requests} times, each as soon as the last one's
+    response is read; how each ended.
+    """
+    agent = Agent(reactor, pool=pool)
+    outcomes: Counter[str] = Counter()
+    for _ in range(requests):
+        body = FileBodyProducer(BytesIO(b"x" * 100))
+        try:
+            response = await agent.request(b"POST", url, None, body)
+            await readBody(response)
+            outcomes["ok"] += 1
+        except Exception as error:
+            outcomes[type(error).__name__] += 1
+    await pool.closeCachedConnections()
+    return outcomes
+
+
 class PoolAgainstTwisted(TestCase):
     """
     The pool against Twisted's web server, in this process.
@@ -211,6 +248,22 @@ class PoolAgainstTwisted(TestCase):
             f"stale-connection loop (Twisted #7843), Twisted's web server closing idle "
             f"connections after {timeout} s, {requests} POSTs: httpchart's pool lost "
             f"{failures(ours)}, Twisted's pool lost {failures(theirs)} {dict(theirs)}"
+        )
+        assert ours == {"ok": requests}
+
+    async def test_a_connection_closed_behind_its_response_is_never_reused(self) -> None:
+        port = reactor.listenTCP(0, Factory.forProtocol(_ClosesUnannounced), interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        url = f"http://127.0.0.1:{port.getHost().port}/".encode()
+        requests = 100
+        pool = self.pool()
+        ours = await post_loop(pool, url, requests)
+        theirs = await post_loop(client.HTTPConnectionPool(reactor), url, requests)
+        self.report(
+            f"a server closing each connection right behind its response, unannounced, "
+            f"{requests} POSTs sent as soon as the last answer is read: httpchart's pool "
+            f"lost {failures(ours)} (its socket check evicted {pool.stats().total.evicted}), "
+            f"Twisted's pool lost {failures(theirs)} {dict(theirs)}"
         )
         assert ours == {"ok": requests}
 
