@@ -10,7 +10,10 @@ Contenders, each handing out and taking back one idle httpchart connection:
   - C{httpchart, limits}: httpchart's pool with C{max_connections} and
     C{max_connections_per_host} (not reached: the cost of counting);
   - C{httpchart, observed}: httpchart's pool with an observer that drops
-    every transition (pool and connection).
+    every transition (pool and connection);
+  - C{httpchart, socket}: httpchart's pool, its connection's transport on
+    one end of a connected socket pair, so that the pool's check of the
+    idle socket (a C{poll()} system call) is paid as over a network.
 
 The connections stay in C{QUIESCENT}: this is the pool alone, not the
 exchange (bench/exchanges.py) or the sockets (bench/loopback.py).
@@ -18,6 +21,7 @@ exchange (bench/exchanges.py) or the sockets (bench/loopback.py).
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -31,12 +35,26 @@ from httpchart.protocol import HTTP11ClientProtocol, HTTPConnectionPool
 KEY = (b"http", b"127.0.0.1", 80)
 
 
-def _cycle(pool: Any) -> Callable[[], object]:
+class _SocketTransport(StringTransport):
     """
-    One take-and-give-back of the only idle connection of C{pool}.
+    An in-memory transport whose handle is a real, connected socket.
+    """
+
+    def __init__(self, handle: socket.socket) -> None:
+        super().__init__()
+        self._handle = handle
+
+    def getHandle(self) -> socket.socket:
+        return self._handle
+
+
+def _cycle(pool: Any, transport: StringTransport | None = None) -> Callable[[], object]:
+    """
+    One take-and-give-back of the only idle connection of C{pool}, whose
+    transport is C{transport} (a new L{StringTransport} by default).
     """
     connection = HTTP11ClientProtocol()
-    connection.makeConnection(StringTransport())
+    connection.makeConnection(StringTransport() if transport is None else transport)
     pool._putConnection(KEY, connection)
     taken: list[Any] = []
     get = pool.getConnection
@@ -63,4 +81,12 @@ def measure_pool(rounds: int, batch: int) -> Result:
             HTTPConnectionPool(Clock(), observer=lambda number, record: None)
         ),
     }
-    return interleaved("pool: take and give back", contenders, rounds=rounds, batch=batch * 10)
+    ours, theirs = socket.socketpair()
+    try:
+        contenders["httpchart, socket"] = _cycle(
+            HTTPConnectionPool(Clock()), _SocketTransport(ours)
+        )
+        return interleaved("pool: take and give back", contenders, rounds=rounds, batch=batch * 10)
+    finally:
+        ours.close()
+        theirs.close()
