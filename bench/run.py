@@ -61,7 +61,7 @@ def main() -> None:
         rounds, batch, loop_rounds, requests, tunnelled = 5, 60, 1, 3000, 1000
         large_rounds, fetches = 3, 4
     else:
-        rounds, batch, loop_rounds, requests, tunnelled = 21, 300, 3, 20000, 5000
+        rounds, batch, loop_rounds, requests, tunnelled = 21, 300, 7, 20000, 5000
         large_rounds, fetches = 7, 16
 
     exchanges = cycle.measure_exchanges(rounds, batch)
