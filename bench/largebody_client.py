@@ -28,14 +28,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
-import json
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from reacting import emit, on_reactor
 
 # One fetch of the body: the bytes counted and the reads that brought them.
 Fetch = Callable[[], Awaitable[tuple[int, int]]]
@@ -205,26 +205,13 @@ def main() -> None:
     if options.client == "aiohttp":
         result = _aiohttp(options.url, options.warmup, options.fetches, options.profile)
     else:
-        from twisted.internet.defer import Deferred
-        from twisted.internet.task import react
-
         if options.client == "httptools":
             fetch = _httptools(options.url)
         else:
             fetch = _agent(options.url, options.client)
-        results: list[dict[str, Any]] = []
-
-        async def measured(reactor: Any) -> None:
-            results.append(await _measure(fetch, options.warmup, options.fetches, options.profile))
-
-        try:
-            react(lambda reactor: Deferred.fromCoroutine(measured(reactor)))
-        except SystemExit as exited:
-            if exited.code:
-                raise
-        result = results[0]
-    json.dump(result, sys.stdout)
-    sys.stdout.write("\n")
+        warmup, fetches, profile = options.warmup, options.fetches, options.profile
+        result = on_reactor(lambda: _measure(fetch, warmup, fetches, profile))
+    emit(result)
 
 
 if __name__ == "__main__":

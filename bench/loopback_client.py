@@ -32,13 +32,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import sys
 import time
 import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
+
+from reacting import emit, on_reactor
 
 
 async def _measure(
@@ -214,26 +214,12 @@ def main() -> None:
     if options.client == "aiohttp":
         result = _aiohttp(options.url, options.concurrency, options.warmup, options.requests)
     else:
-        from twisted.internet.defer import Deferred
-        from twisted.internet.task import react
-
         if options.client == "httptools":
             run = _httptools(options.url, options.concurrency)
         else:
             run = _twisted(options.url, options.concurrency, options.client)
-        results: list[dict[str, Any]] = []
-
-        async def measured(reactor: Any) -> None:
-            results.append(await _measure(run, options.warmup, options.requests))
-
-        try:
-            react(lambda reactor: Deferred.fromCoroutine(measured(reactor)))
-        except SystemExit as exited:
-            if exited.code:
-                raise
-        result = results[0]
-    json.dump(result, sys.stdout)
-    sys.stdout.write("\n")
+        result = on_reactor(lambda: _measure(run, options.warmup, options.requests))
+    emit(result)
 
 
 if __name__ == "__main__":

@@ -56,6 +56,17 @@ async def stale_loop(pool: Any, url: bytes, timeout: float, requests: int) -> Co
     POST a body to C{url} C{requests} times, one at a time, waiting around
     the server's idle C{timeout} between them; how each ended.
     """
+    return await post_loop(pool, url, requests, lambda number: timeout * STEPS[number % len(STEPS)])
+
+
+async def post_loop(
+    pool: Any, url: bytes, requests: int, pause: Callable[[int], float] | None = None
+) -> Counter[str]:
+    """
+    POST a body to C{url} C{requests} times, one at a time, each after
+    C{pause(number)} seconds, or as soon as the last one's response is read
+    without C{pause}; how each ended.
+    """
     agent = Agent(reactor, pool=pool)
     outcomes: Counter[str] = Counter()
     for number in range(requests):
@@ -66,7 +77,8 @@ async def stale_loop(pool: Any, url: bytes, timeout: float, requests: int) -> Co
             outcomes["ok"] += 1
         except Exception as error:
             outcomes[type(error).__name__] += 1
-        await deferLater(reactor, timeout * STEPS[number % len(STEPS)], lambda: None)
+        if pause is not None:
+            await deferLater(reactor, pause(number), lambda: None)
     await pool.closeCachedConnections()
     return outcomes
 
@@ -160,25 +172,6 @@ class _ClosesUnannounced(Protocol):
                 b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
             )
             self.transport.loseConnection()  # type: ignore[union-attr]
-
-
-async def post_loop(pool: Any, url: bytes, requests: int) -> Counter[str]:
-    """
-    POST a body to C{url} C{requests} times, each as soon as the last one's
-    response is read; how each ended.
-    """
-    agent = Agent(reactor, pool=pool)
-    outcomes: Counter[str] = Counter()
-    for _ in range(requests):
-        body = FileBodyProducer(BytesIO(b"x" * 100))
-        try:
-            response = await agent.request(b"POST", url, None, body)
-            await readBody(response)
-            outcomes["ok"] += 1
-        except Exception as error:
-            outcomes[type(error).__name__] += 1
-    await pool.closeCachedConnections()
-    return outcomes
 
 
 class PoolAgainstTwisted(TestCase):
