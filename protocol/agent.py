@@ -199,11 +199,12 @@ class Agent(client.Agent):
             request.timeouts = timeouts
         take = getattr(pool, "take_connection", None)
         if take is not None:
-            taken = take(key, target[0])
-            if not isinstance(taken, Deferred):
+            taken, waiting = take(key, target[0])
+            if waiting is None:
                 issued: Deferred[IResponse] = taken.request(request)
                 return issued
-            return taken.addCallback(_issue, request)
+            answered: Deferred[IResponse] = waiting.addCallback(_issue, request)
+            return answered
         connecting: Deferred[Any] = pool.getConnection(key, target[0])
         if connecting.called and not connecting.paused:
             connection: Any = connecting.result

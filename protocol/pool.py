@@ -288,21 +288,22 @@ class HTTPConnectionPool:
         """
         return self._request(key, endpoint, False).returned_deferred()
 
-    def take_connection(self, key: Hashable, endpoint: Any) -> Any:
+    def take_connection(self, key: Hashable, endpoint: Any) -> tuple[Any, Deferred[Any] | None]:
         """
         What L{getConnection} does, except that a connection the pool hands
         out at once (an idle one) is returned itself rather than in a fired
         Deferred: httpchart's L{Agent <httpchart.protocol.Agent>} takes its
         connections so, one Deferred fewer per request.
 
-        @return: The connection, or L{getConnection}'s Deferred when the
-            request was not answered at once with a connection.
+        @return: C{(connection, None)} when the request was answered at once
+            with a connection; otherwise C{(None, deferred)}, with
+            L{getConnection}'s Deferred.
         """
         waiter = self._request(key, endpoint, False)
         if waiter.done and not waiter.direct and not isinstance(waiter.outcome, Failure):
             waiter.returned = True
-            return waiter.outcome
-        return waiter.returned_deferred()
+            return waiter.outcome, None
+        return None, waiter.returned_deferred()
 
     def _newConnection(self, key: Hashable, endpoint: Any) -> Deferred[Any]:
         """

@@ -391,20 +391,22 @@ def test_take_connection_hands_an_idle_connection_itself_and_a_deferred_otherwis
     clock = Clock()
     pool = HTTPConnectionPool(clock)
     endpoint = _InMemoryEndpoint()
-    opened = pool.take_connection("key", endpoint)
+    none, opened = pool.take_connection("key", endpoint)
     # A new connection: the endpoint's Deferred, as getConnection gives it.
+    assert none is None
     assert isinstance(opened, Deferred)
     used: list[Any] = []
     opened.addCallback(used.append)
     request = Request(b"GET", b"/", Headers({b"host": [b"x"]}), None, persistent=True)
     used[0].request(request)
     endpoint.connected[-1].dataReceived(RESPONSE)
-    taken = pool.take_connection("key", endpoint)
-    assert not isinstance(taken, Deferred)
+    taken, waiting = pool.take_connection("key", endpoint)
+    assert waiting is None
     assert taken._clientProtocol is endpoint.connected[-1]
     assert pool.stats().total.reused == 1
     pool.close()
-    refused = pool.take_connection("key", endpoint)
+    nothing, refused = pool.take_connection("key", endpoint)
+    assert nothing is None
     assert isinstance(refused, Deferred)
     failures: list[Failure] = []
     refused.addErrback(failures.append)
