@@ -236,7 +236,7 @@ class TestAgainstALoopbackServer(TestCase):
             "ACTIVE --connected--> ACTIVE  / hand_new",
             "ACTIVE --release--> ACTIVE  / keep_idle",
             "ACTIVE --close_idle--> ACTIVE  / close_all_idle",
-            "ACTIVE --lost_closing--> EMPTY  / forget_closing, free_slot",
+            "ACTIVE --lost_closing--> EMPTY  / forget_closing, free_slot, leave_pool",
         ]
 
     async def test_method_headers_and_data_are_sent(self) -> None:
