@@ -11,9 +11,11 @@ L{_Schedule} per clock keeps, for every connection with a deadline, the
 time to look at it again, behind one L{IDelayedCall} for the earliest:
 bytes arriving only move the read deadline forward (a float assignment),
 a connection looked at early re-arms itself for what is now its earliest
-deadline, and starting a request's timers is a push on a heap rather than
-a delayed call of its own.  When no connection of a clock has a deadline,
-the clock holds no delayed call: no timer outlives the states it guards.
+deadline, and starting a request's timers is at most a push on a heap
+rather than a delayed call of its own: a connection whose last request's
+entry is still in the heap takes that entry over, since its new deadlines
+come later.  When no connection of a clock has a deadline, the clock holds
+no delayed call: no timer outlives the states it guards.
 """
 
 from __future__ import annotations
@@ -102,20 +104,35 @@ class _Schedule:
     """
     The connections of one clock that have a deadline, in a heap by the
     time each should be looked at, behind one delayed call for the
-    earliest.  An entry stays in the heap when its connection re-arms or
-    stops (it is recognised as stale by its ticket and skipped); the
-    heap is compacted when stale entries outnumber live ones.
+    earliest.
 
-    @ivar live: How many connections have a valid entry.
+    An entry is valid while its ticket is its connection's; it is I{live}
+    while the connection has a deadline, and I{resting} once the
+    connection's deadlines are all cleared: a resting entry stays in the
+    heap, and the connection's next deadline at or after its time takes it
+    over instead of pushing a new one (the connection is then looked at
+    early and re-arms, as for a read deadline that moved).  Re-armed and
+    replaced entries go stale and are skipped; the heap is compacted, its
+    resting entries let go, when the entries outnumber the live ones.
+    When no entry is live the heap is forgotten with every resting entry
+    in it (a new epoch), and the delayed call is cancelled.
+
+    Invariant: while an entry is live, the delayed call is due no later
+    than any valid entry.
+
+    @ivar live: How many connections have a live entry.
+    @ivar epoch: How many times the heap was forgotten: a resting entry
+        of an older epoch is gone.
     """
 
-    __slots__ = ("call", "clock", "heap", "live")
+    __slots__ = ("call", "clock", "epoch", "heap", "live")
 
     def __init__(self, clock: IReactorTime) -> None:
         self.clock = clock
         self.heap: list[tuple[float, int, Deadlines]] = []
         self.call: IDelayedCall | None = None
         self.live = 0
+        self.epoch = 0
 
     def push(self, at: float, owner: Deadlines) -> None:
         heap = self.heap
@@ -127,20 +144,34 @@ class _Schedule:
         elif at < call.getTime() - _SLACK:
             call.reset(max(at - self.clock.seconds(), 0.0))
         if len(heap) > 4 * self.live + 64:
-            self.heap = [entry for entry in heap if entry[2].generation == entry[1]]
-            heapq.heapify(self.heap)
+            self._compact()
 
-    def drop(self) -> None:
+    def _compact(self) -> None:
         """
-        One connection's entry is no longer valid; with none left, cancel
-        the call and forget the heap.
+        Keep only the live entries; resting ones are let go.
         """
-        self.live -= 1
-        if self.live == 0:
-            self.heap = []
-            call, self.call = self.call, None
-            if call is not None:
-                call.cancel()
+        kept = []
+        for entry in self.heap:
+            owner = entry[2]
+            if owner.generation == entry[1]:
+                if owner.armed_at is None:
+                    owner.rest_at = None
+                    owner.generation = 0
+                else:
+                    kept.append(entry)
+        heapq.heapify(kept)
+        self.heap = kept
+
+    def forget(self) -> None:
+        """
+        No entry is live: drop the heap, with its resting entries, and
+        cancel the call.
+        """
+        self.heap = []
+        self.epoch += 1
+        call, self.call = self.call, None
+        if call is not None:
+            call.cancel()
 
     def _fire(self) -> None:
         self.call = None
@@ -149,20 +180,30 @@ class _Schedule:
         due = []
         while heap and heap[0][0] <= now + _SLACK:
             _, generation, owner = heapq.heappop(heap)
-            if owner.generation == generation:
-                owner.consume()
+            if owner.generation == generation and owner.consume():
                 due.append(owner)
         for owner in due:
             owner.due(now)
-        self._rearm()
+        if self.live == 0:
+            self.forget()
+        else:
+            self._rearm()
 
     def _rearm(self) -> None:
+        """
+        Be due again for the earliest valid entry.  A connection that
+        re-armed while the others were looked at made a call for its own
+        time, which may be later.
+        """
         heap = self.heap
-        while heap and heap[0][2].generation != heap[0][1]:
+        while heap[0][2].generation != heap[0][1]:
             heapq.heappop(heap)
-        if heap and self.call is None:
-            delay = max(heap[0][0] - self.clock.seconds(), 0.0)
-            self.call = self.clock.callLater(delay, self._fire)
+        at = heap[0][0]
+        call = self.call
+        if call is None:
+            self.call = self.clock.callLater(max(at - self.clock.seconds(), 0.0), self._fire)
+        elif at < call.getTime() - _SLACK:
+            call.reset(max(at - self.clock.seconds(), 0.0))
 
 
 _schedules: WeakKeyDictionary[Any, _Schedule] = WeakKeyDictionary()
@@ -180,11 +221,20 @@ class Deadlines:
     The deadlines of one connection's timers.
 
     Each C{start_*} or C{stop_*} sets or clears one deadline; L{stop}
-    clears them all.  The connection is in its clock's schedule, armed for
-    its earliest deadline, exactly while it has one.  When that time comes,
-    the first deadline that has passed is reported to C{expired} with the
-    timer's name; if none has (the read deadline moved meanwhile), the
-    connection is armed again for its earliest one.
+    clears them all.  The connection has a live entry in its clock's
+    schedule exactly while it has a deadline, armed for a time no later
+    than its earliest one.  When that time comes, the first deadline that
+    has passed is reported to C{expired} with the timer's name; if none has
+    (the read deadline moved meanwhile, or the entry was taken over from a
+    resting one), the connection is armed again for its earliest one.
+
+    When its last deadline is cleared, the connection's entry rests rather
+    than going stale: a connection that lives on (a pooled one between
+    requests) starts its next request's timers, whose deadlines come after
+    that entry's time, without a push on the heap or a new ticket.  A
+    resting entry keeps no delayed call alive, and a connection that is
+    lost never starts a timer again, so for it the entry is as good as
+    stale.
 
     @ivar clock: Where time comes from; C{None} until a timer first needs
         it, then the global reactor (so that building a connection does not
@@ -193,21 +243,27 @@ class Deadlines:
     @ivar paused: Whether the transport is paused by the response's
         consumer, in which case silence does not count.
     @ivar armed_at: When the schedule will look at this connection, or
-        C{None} when it is not in the schedule.
-    @ivar generation: The ticket of this connection's valid schedule entry
-        (0 when it has none); stale entries hold older tickets.
+        C{None} when it has no live entry.
+    @ivar rest_at: The time of this connection's resting entry, or C{None}
+        when it has none; valid only while C{epoch} is the schedule's.
+    @ivar epoch: The schedule's epoch when this connection last pushed.
+    @ivar generation: The ticket of this connection's valid (live or
+        resting) schedule entry (0 when it has none); stale entries hold
+        older tickets.
     """
 
     __slots__ = (
         "armed_at",
         "clock",
         "continue_at",
+        "epoch",
         "expired",
         "generation",
         "paused",
         "read_for",
         "read_from",
         "response_at",
+        "rest_at",
         "schedule",
         "timeouts",
         "total_at",
@@ -230,6 +286,8 @@ class Deadlines:
         self.read_from = 0.0
         self.paused = False
         self.armed_at: float | None = None
+        self.rest_at: float | None = None
+        self.epoch = 0
         self.generation = 0
 
     def start_total(self) -> None:
@@ -280,7 +338,7 @@ class Deadlines:
 
     def stop(self) -> None:
         """
-        Clear every deadline and leave the schedule.
+        Clear every deadline; the connection's entry rests.
         """
         self.total_at = self.response_at = self.continue_at = self.read_for = None
         self.paused = False
@@ -288,7 +346,7 @@ class Deadlines:
 
     def _idle(self) -> None:
         """
-        Leave the schedule once no deadline is left.
+        Let the entry rest once no deadline is left.
         """
         if (
             self.total_at is None
@@ -313,23 +371,45 @@ class Deadlines:
             if at >= armed_at - _SLACK:
                 return
             schedule.live -= 1
+        else:
+            rest_at = self.rest_at
+            if rest_at is not None:
+                self.rest_at = None
+                if at >= rest_at - _SLACK and self.epoch == schedule.epoch:
+                    # The schedule looks no later than any valid entry
+                    # while one is live, and now this one is.
+                    self.armed_at = rest_at
+                    schedule.live += 1
+                    return
         self.armed_at = at
         self.generation = next(_tickets)
+        self.epoch = schedule.epoch
         schedule.push(at, self)
 
     def _disarm(self) -> None:
-        if self.armed_at is not None:
+        armed_at = self.armed_at
+        if armed_at is not None:
             self.armed_at = None
-            self.generation = 0
-            self.schedule.drop()  # type: ignore[union-attr]
+            self.rest_at = armed_at
+            schedule: _Schedule = self.schedule  # type: ignore[assignment]
+            schedule.live -= 1
+            if schedule.live == 0:
+                schedule.forget()
 
-    def consume(self) -> None:
+    def consume(self) -> bool:
         """
-        The schedule took this connection's entry out: it is due now.
+        The schedule took this connection's entry out.
+
+        @return: Whether the entry was live, the connection due now;
+            a resting entry is only gone.
         """
-        self.armed_at = None
         self.generation = 0
+        if self.armed_at is None:
+            self.rest_at = None
+            return False
+        self.armed_at = None
         self.schedule.live -= 1  # type: ignore[union-attr]
+        return True
 
     def due(self, now: float) -> None:
         """

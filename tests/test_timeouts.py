@@ -8,11 +8,13 @@ count.
 
 from __future__ import annotations
 
+import gc
 from typing import Any
+from weakref import ref
 
 import pytest
 from twisted.internet.defer import Deferred
-from twisted.internet.error import TimeoutError
+from twisted.internet.error import ConnectionDone, TimeoutError
 from twisted.internet.protocol import Protocol
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
@@ -29,6 +31,7 @@ from httpchart.protocol import (
     TimedOut,
     Timeouts,
 )
+from httpchart.protocol.timeouts import _Schedule
 
 ENGINES = ["compiled", "reference"]
 HEAD = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"
@@ -426,3 +429,119 @@ def test_file_body_producer_is_not_started_before_continue() -> None:
     assert connection.outcomes[0].code == 413  # type: ignore[attr-defined]
     assert connection.transport.value() == head
     assert connection.transport.disconnecting
+
+
+# Schedule entries: several connections on one clock
+
+
+def _on(clock: Clock, timeouts: Timeouts) -> HTTP11ClientProtocol:
+    """
+    A persistent connection on C{clock}: it stays open between requests.
+    """
+    protocol = HTTP11ClientProtocol(lambda _: None, timeouts=timeouts, clock=clock)
+    protocol.makeConnection(StringTransport())
+    return protocol
+
+
+def _get(protocol: HTTP11ClientProtocol) -> list[object]:
+    outcomes: list[object] = []
+    request = Request(b"GET", b"/", Headers({b"host": [b"x"]}), None, persistent=True)
+    protocol.request(request).addBoth(outcomes.append)
+    return outcomes
+
+
+def test_a_connection_looked_at_early_does_not_delay_an_earlier_deadline() -> None:
+    clock = Clock()
+    moved, other = _on(clock, Timeouts(read=10)), _on(clock, Timeouts(read=10))
+    _get(moved)
+    clock.advance(1)
+    _get(other)
+    clock.advance(4)
+    # Bytes move the first connection's deadline from 10 to 15: looked at
+    # at 10, it re-arms for 15, after the other's deadline at 11.
+    moved.dataReceived(b"HTTP/1.1 2")
+    clock.advance(5.9)
+    assert (moved.state, other.state) == ("WAITING", "WAITING")
+    clock.advance(0.1)
+    assert (moved.state, other.state) == ("WAITING", "ABORTING")
+    clock.advance(3.9)
+    assert moved.state == "WAITING"
+    clock.advance(0.1)
+    assert moved.state == "ABORTING"
+    assert clock.getDelayedCalls() == []
+
+
+def test_a_connections_next_request_takes_over_its_resting_entry(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = Clock()
+    busy, reused = (
+        _on(clock, Timeouts(response=1, read=1)),
+        _on(clock, Timeouts(response=1, read=1)),
+    )
+    _get(busy)
+    _get(reused)
+    reused.dataReceived(HEAD + b"0123456789")
+    assert reused.state == "QUIESCENT"
+    pushes: list[float] = []
+    push = _Schedule.push
+
+    def counting(schedule: _Schedule, at: float, owner: Any) -> None:
+        pushes.append(at)
+        push(schedule, at, owner)
+
+    monkeypatch.setattr(_Schedule, "push", counting)
+    clock.advance(0.5)
+    outcomes = _get(reused)
+    assert pushes == []
+    # Looked at when the resting entry is due, it re-arms for its deadline.
+    clock.advance(0.5)
+    assert (busy.state, reused.state) == ("ABORTING", "WAITING")
+    assert pushes == [1.5]
+    clock.advance(0.49)
+    assert reused.state == "WAITING"
+    clock.advance(0.01)
+    assert reused.state == "ABORTING"
+    _timed_out(outcomes[0], ResponseNeverReceived, "response", 1)
+    assert clock.getDelayedCalls() == []
+
+
+def test_a_resting_entry_is_gone_once_no_connection_has_a_deadline() -> None:
+    clock = Clock()
+    rested, last = (
+        _on(clock, Timeouts(response=1, read=1)),
+        _on(clock, Timeouts(response=1, read=1)),
+    )
+    _get(rested)
+    _get(last)
+    rested.dataReceived(HEAD + b"0123456789")
+    last.dataReceived(HEAD + b"0123456789")
+    assert clock.getDelayedCalls() == []
+    clock.advance(0.5)
+    outcomes = _get(rested)
+    assert len(clock.getDelayedCalls()) == 1
+    clock.advance(0.99)
+    assert rested.state == "WAITING"
+    clock.advance(0.01)
+    assert rested.state == "ABORTING"
+    _timed_out(outcomes[0], ResponseNeverReceived, "response", 1)
+
+
+@pytest.mark.parametrize("ending", ["lost", "aborted"])
+def test_an_idle_connection_that_ends_holds_no_delayed_call_nor_the_schedule(ending: str) -> None:
+    clock = Clock()
+    busy, idle = _on(clock, Timeouts(response=1, read=1)), _on(clock, Timeouts(response=1, read=1))
+    _get(busy)
+    _get(idle)
+    idle.dataReceived(HEAD + b"0123456789")
+    if ending == "aborted":
+        idle.abort()
+    idle.connectionLost(Failure(ConnectionDone()))
+    assert idle.state == "CONNECTION_LOST"
+    assert len(clock.getDelayedCalls()) == 1
+    busy.dataReceived(HEAD + b"0123456789")
+    assert clock.getDelayedCalls() == []
+    gone = ref(idle)
+    del idle
+    gc.collect()
+    assert gone() is None
