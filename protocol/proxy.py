@@ -79,7 +79,6 @@ class ProxyAgent(client._AgentBase):
         self._proxy_endpoint = HostnameEndpoint(
             reactor, self.proxy.host, self.proxy.port, timeout=self._setup_timeout
         )
-        self._tunnels: dict[tuple[bytes, int], TunnelEndpoint] = {}
         self._tunnelling = _TunnellingAgent(self, reactor, pool)
 
     def __repr__(self) -> str:
@@ -116,21 +115,21 @@ class ProxyAgent(client._AgentBase):
 
     def tunnel_endpoint(self, host: bytes, port: int) -> TunnelEndpoint:
         """
-        The endpoint of tunnels to C{host}:C{port} through the proxy.
+        A new endpoint of tunnels to C{host}:C{port} through the proxy.  The
+        tunnelling agent keeps those of the targets it used last (its
+        bounded cache, L{Agent.max_cached_targets}), so that a client
+        visiting many hosts through the proxy does not keep one for each.
         """
-        endpoint = self._tunnels.get((host, port))
-        if endpoint is None:
-            creator = self._policy.creatorForNetloc(host, port)
-            endpoint = self._tunnels[host, port] = TunnelEndpoint(
-                self._reactor,
-                self._proxy_endpoint,
-                self.proxy,
-                host,
-                port,
-                creator,
-                self._setup_timeout,
-            )
-        return endpoint
+        creator = self._policy.creatorForNetloc(host, port)
+        return TunnelEndpoint(
+            self._reactor,
+            self._proxy_endpoint,
+            self.proxy,
+            host,
+            port,
+            creator,
+            self._setup_timeout,
+        )
 
     def _authorized(self, headers: Headers | None) -> Headers | None:
         authorization = self.proxy.authorization
