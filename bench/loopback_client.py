@@ -38,7 +38,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from reacting import emit, on_reactor
+from reacting import emit, on_reactor, spread
 
 
 async def _measure(
@@ -100,26 +100,11 @@ def _twisted(url: str, concurrency: int, flavour: str) -> Callable[[int], Awaita
     read = read_body if ours else readBody
     target = url.encode()
 
-    async def worker(share: int) -> int:
-        failures = 0
-        for _ in range(share):
-            try:
-                response = await agent.request(b"GET", target)
-                await read(response)
-            except Exception:
-                failures += 1
-        return failures
+    async def one() -> None:
+        response = await agent.request(b"GET", target)
+        await read(response)
 
-    async def run(requests: int) -> int:
-        from twisted.internet.defer import Deferred, gatherResults
-
-        shares = [
-            requests // concurrency + (i < requests % concurrency) for i in range(concurrency)
-        ]
-        done = await gatherResults([Deferred.fromCoroutine(worker(s)) for s in shares])
-        return sum(done)
-
-    return run
+    return spread(one, concurrency)
 
 
 def _httptools(url: str, concurrency: int) -> Callable[[int], Awaitable[int]]:

@@ -15,13 +15,12 @@ The clients:
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 import warnings
 from pathlib import Path
 from typing import Any
 
 from loopback_client import _measure
+from reacting import emit, on_reactor, spread
 
 
 def main() -> None:
@@ -37,53 +36,34 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     options = parser.parse_args()
 
-    from twisted.internet.defer import Deferred, gatherResults
+    from twisted.internet import reactor
     from twisted.internet.ssl import Certificate
-    from twisted.internet.task import react
     from twisted.web.client import BrowserLikePolicyForHTTPS, readBody
 
     from httpchart.protocol import Agent, HTTPConnectionPool, ProxyAgent
 
-    results: list[dict[str, Any]] = []
+    trust = Certificate.loadPEM(options.cacert.read_bytes())
+    policy = BrowserLikePolicyForHTTPS(trustRoot=trust)
+    pool = HTTPConnectionPool(reactor)
+    pool.maxPersistentPerHost = options.concurrency
+    agent: Any
+    if options.client == "direct":
+        agent = Agent(reactor, contextFactory=policy, pool=pool)
+    else:
+        agent = ProxyAgent(reactor, options.proxy.encode(), pool=pool, contextFactory=policy)
+    target = options.url.encode()
 
-    async def measured(reactor: Any) -> None:
-        trust = Certificate.loadPEM(options.cacert.read_bytes())
-        policy = BrowserLikePolicyForHTTPS(trustRoot=trust)
-        pool = HTTPConnectionPool(reactor)
-        pool.maxPersistentPerHost = options.concurrency
-        agent: Any
-        if options.client == "direct":
-            agent = Agent(reactor, contextFactory=policy, pool=pool)
-        else:
-            agent = ProxyAgent(reactor, options.proxy.encode(), pool=pool, contextFactory=policy)
-        target = options.url.encode()
+    async def one() -> None:
+        response = await agent.request(b"GET", target)
+        await readBody(response)
 
-        async def worker(share: int) -> int:
-            failures = 0
-            for _ in range(share):
-                try:
-                    response = await agent.request(b"GET", target)
-                    await readBody(response)
-                except Exception:
-                    failures += 1
-            return failures
-
-        async def run(requests: int) -> int:
-            count = options.concurrency
-            shares = [requests // count + (i < requests % count) for i in range(count)]
-            done = await gatherResults([Deferred.fromCoroutine(worker(s)) for s in shares])
-            return sum(done)
-
-        results.append(await _measure(run, options.warmup, options.requests))
+    async def measured() -> dict[str, Any]:
+        run = spread(one, options.concurrency)
+        result = await _measure(run, options.warmup, options.requests)
         await pool.closeCachedConnections()
+        return result
 
-    try:
-        react(lambda reactor: Deferred.fromCoroutine(measured(reactor)))
-    except SystemExit as exited:
-        if exited.code:
-            raise
-    json.dump(results[0], sys.stdout)
-    sys.stdout.write("\n")
+    emit(on_reactor(measured))
 
 
 if __name__ == "__main__":
