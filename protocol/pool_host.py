@@ -111,6 +111,10 @@ class HostStats:
 
 _NOT_LOOKED: Any = object()
 
+_SLACK = 1e-6
+# An idle connection whose time runs out within this many seconds of its
+# timer's call has run out: clocks round.
+
 COUNTERS = tuple(f.name for f in fields(HostStats))[5:]
 """
 The names of the figures of L{HostStats} that count what happened.
@@ -128,6 +132,10 @@ class Use:
         C{None} for no cap.
     @ivar idle_for: The server's C{Keep-Alive: timeout}, once known.
     @ivar idle_since: When it last became idle, on the pool's clock.
+    @ivar idle_until: When its idle time runs out, once it is idle.
+    @ivar timer: The delayed call that looks at it next (see
+        L{PooledHost._keep_idle}), or C{None}.
+    @ivar timer_at: When C{timer} is due.
     @ivar readable: Polls its socket for the server's close while it is
         idle: built the first time it is looked at (L{socket_poller}), and
         C{None} when its transport has no socket.
@@ -137,6 +145,9 @@ class Use:
     cap: int | None = None
     idle_for: float | None = None
     idle_since: float = 0.0
+    idle_until: float = 0.0
+    timer: Any = None
+    timer_at: float = 0.0
     readable: Any = _NOT_LOOKED
 
 
@@ -474,9 +485,8 @@ class PooledHost(Charted):
     def _hand_idle(self, waiter: Waiter) -> None:
         pool = self.pool
         connection = pool._connections[self.key].pop(0)
-        timer = pool._timeouts.pop(connection, None)
-        if timer is not None and not (timer.called or timer.cancelled):
-            timer.cancel()
+        # Its timer stays armed: see _keep_idle.
+        pool._timeouts.pop(connection, None)
         self.busy.add(connection)
         self.held[connection].requests += 1
         self.counters["reused"] += 1
@@ -585,19 +595,59 @@ class PooledHost(Charted):
         self._close(connection)
 
     def _keep_idle(self, connection: Any) -> None:
+        """
+        Keep C{connection} idle until its idle time runs out.
+
+        Its timer is not a delayed call per idle period, made here and
+        cancelled when a request takes it: the delayed call made for its
+        first idle period stays armed while it is busy and idle again, and
+        when it comes (L{_look_at_idle}) the connection expires only if it
+        is idle and its time has run out, or is looked at again when it
+        will have.  A connection reused more often than its idle timeout
+        costs its clock a delayed call per idle timeout, not one per
+        request; one made sooner (the server's C{Keep-Alive} shortened
+        it) moves the call sooner.
+        """
         self.busy.discard(connection)
         pool = self.pool
         pool._connections.setdefault(self.key, []).append(connection)
         use = self.held[connection]
-        use.idle_since = pool._reactor.seconds()
+        now = use.idle_since = pool._reactor.seconds()
         idle_for = pool.cachedConnectionTimeout if pool.idle_timeout is None else pool.idle_timeout
         if use.idle_for is not None:
             idle_for = min(idle_for, use.idle_for)
         if self.server_idle is not None:
             idle_for = min(idle_for, server_idle_time(self.server_idle))
-        pool._timeouts[connection] = pool._reactor.callLater(
-            idle_for, self._fire.expire, self, connection
-        )
+        until = use.idle_until = now + idle_for
+        timer = use.timer
+        if timer is None:
+            timer = use.timer = pool._reactor.callLater(idle_for, self._look_at_idle, connection)
+            use.timer_at = until
+        elif until < use.timer_at:
+            timer.reset(idle_for)
+            use.timer_at = until
+        pool._timeouts[connection] = timer
+
+    def _look_at_idle(self, connection: Any) -> None:
+        """
+        C{connection}'s timer came: it expires if it is idle and its idle
+        time has run out; if it is idle with time left (it was reused since
+        the timer was armed), the timer is armed again for then; if it is
+        busy, the timer is armed again when it comes back idle.
+        """
+        use = self.held[connection]
+        use.timer = None
+        pool = self.pool
+        if connection not in pool._timeouts:
+            return
+        left = use.idle_until - pool._reactor.seconds()
+        if left > _SLACK:
+            use.timer = pool._timeouts[connection] = pool._reactor.callLater(
+                left, self._look_at_idle, connection
+            )
+            use.timer_at = use.idle_until
+            return
+        self._fire.expire(self, connection)
 
     def _drop_oldest_idle(self) -> None:
         oldest = self.pool._connections[self.key][0]
@@ -624,7 +674,9 @@ class PooledHost(Charted):
             self._settle(deferred, None)
 
     def _forget(self, connection: Any) -> None:
-        del self.held[connection]
+        timer = self.held.pop(connection).timer
+        if timer is not None and timer.active():
+            timer.cancel()
         self.pool._total -= 1
         self.pool._check_drained()
 
@@ -683,8 +735,10 @@ class PooledHost(Charted):
             transport.loseConnection()
 
     def _cancel_idle_timer(self, connection: Any) -> None:
-        timer = self.pool._timeouts.pop(connection, None)
-        if timer is not None and not (timer.called or timer.cancelled):
+        self.pool._timeouts.pop(connection, None)
+        use = self.held[connection]
+        timer, use.timer = use.timer, None
+        if timer is not None and timer.active():
             timer.cancel()
 
     # Settling Deferreds once the step is over

@@ -56,9 +56,12 @@ class _InMemoryEndpoint:
         return succeed(protocol)
 
 
-def _exchange(pool: HTTPConnectionPool, endpoint: _InMemoryEndpoint) -> Any:
+def _exchange(
+    pool: HTTPConnectionPool, endpoint: _InMemoryEndpoint, response: bytes = RESPONSE
+) -> Any:
     """
-    One GET through C{pool}, answered in memory; the connection used.
+    One GET through C{pool}, answered in memory with C{response}; the
+    connection used.
     """
     used: list[Any] = []
     pool.getConnection("key", endpoint).addCallback(used.append)
@@ -66,7 +69,7 @@ def _exchange(pool: HTTPConnectionPool, endpoint: _InMemoryEndpoint) -> Any:
     request = Request(b"GET", b"/", Headers({b"host": [b"example.com"]}), None, persistent=True)
     connection.request(request)
     protocol = endpoint.connected[-1]
-    protocol.dataReceived(RESPONSE)
+    protocol.dataReceived(response)
     return protocol
 
 
@@ -411,3 +414,114 @@ def test_take_connection_hands_an_idle_connection_itself_and_a_deferred_otherwis
     failures: list[Failure] = []
     refused.addErrback(failures.append)
     assert failures[0].check(PoolClosed)
+
+
+def test_a_reused_connection_keeps_one_delayed_call_for_its_idle_timer() -> None:
+    """
+    Taking an idle connection does not cancel its idle timer and giving it
+    back does not make another: however many requests it carries, its clock
+    holds one delayed call for it, and none is ever cancelled.
+    """
+    clock = Clock()
+    pool = HTTPConnectionPool(clock, timeouts=None)
+    endpoint = _InMemoryEndpoint()
+    for _ in range(50):
+        _exchange(pool, endpoint)
+        clock.advance(1)
+    assert len(endpoint.connected) == 1
+    calls = clock.getDelayedCalls()
+    assert len(calls) == 1
+    assert not calls[0].cancelled
+    assert pool._timeouts == {endpoint.connected[0]: calls[0]}
+
+
+def test_a_reused_connection_expires_its_idle_timeout_after_it_last_became_idle() -> None:
+    """
+    The delayed call armed when the connection first became idle comes while
+    it still has time left: it is looked at again then, and expires at the
+    end of its last idle period, not of its first.
+    """
+    clock = Clock()
+    pool = HTTPConnectionPool(clock, idle_timeout=10, timeouts=None)
+    endpoint = _InMemoryEndpoint()
+    connection = _exchange(pool, endpoint)
+    clock.advance(6)
+    assert _exchange(pool, endpoint) is connection
+    clock.advance(5)  # 11 s after the first idle period began, 5 after the second
+    assert pool.stats().total.idle == 1
+    assert not connection.transport.disconnecting
+    clock.advance(4.9)
+    assert pool.stats().total.expired == 0
+    clock.advance(0.2)
+    assert pool.stats().total.expired == 1
+    assert connection.transport.disconnecting
+    assert pool._timeouts == {}
+
+
+def test_a_timer_coming_while_its_connection_is_busy_leaves_it_alone() -> None:
+    """
+    The idle timer comes while the connection carries a request: the
+    request is not disturbed, and the connection gets a full idle period
+    once it is back.
+    """
+    clock = Clock()
+    pool = HTTPConnectionPool(clock, idle_timeout=10, timeouts=None)
+    endpoint = _InMemoryEndpoint()
+    connection = _exchange(pool, endpoint)
+    clock.advance(5)
+    used: list[Any] = []
+    pool.getConnection("key", endpoint).addCallback(used.append)
+    request = Request(b"GET", b"/", Headers({b"host": [b"example.com"]}), None, persistent=True)
+    answer = used[0].request(request)
+    clock.advance(20)
+    assert pool.stats().total.busy == 1
+    assert not connection.transport.disconnecting
+    connection.dataReceived(RESPONSE)
+    bodies: list[bytes] = []
+    answer.addCallback(read).addCallback(bodies.append)
+    assert bodies == [b"ok"]
+    clock.advance(9.9)
+    assert pool.stats().total.idle == 1
+    clock.advance(0.2)
+    assert pool.stats().total.expired == 1
+
+
+def test_a_shorter_idle_time_moves_the_armed_timer_sooner() -> None:
+    """
+    After a reuse the server's C{Keep-Alive: timeout} shortens the idle time
+    below what the armed delayed call was made for: the call moves sooner.
+    """
+    clock = Clock()
+    pool = HTTPConnectionPool(clock, idle_timeout=100, timeouts=None)
+    endpoint = _InMemoryEndpoint()
+    connection = _exchange(pool, endpoint)
+    (call,) = clock.getDelayedCalls()
+    assert call.getTime() == 100
+    assert (
+        _exchange(
+            pool,
+            endpoint,
+            b"HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5\r\nContent-Length: 2\r\n\r\nok",
+        )
+        is connection
+    )
+    assert clock.getDelayedCalls() == [call]
+    assert call.getTime() == 4
+    clock.advance(4)
+    assert pool.stats().total.expired == 1
+
+
+def test_a_connection_leaving_the_pool_leaves_no_delayed_call() -> None:
+    """
+    A connection lost while busy, after its idle timer was armed, takes the
+    timer with it.
+    """
+    clock = Clock()
+    pool = HTTPConnectionPool(clock, timeouts=None)
+    endpoint = _InMemoryEndpoint()
+    connection = _exchange(pool, endpoint)
+    used: list[Any] = []
+    pool.getConnection("key", endpoint).addCallback(used.append)
+    connection.connectionLost(Failure(ConnectionDone()))
+    assert clock.getDelayedCalls() == []
+    assert pool.stats().hosts == {}

@@ -27,6 +27,10 @@ Invariants (L{World.check}):
   - every request's Deferred fires exactly once, at the latest when the
     pool is closed and the world has settled;
   - no idle connection is closing or closed, and none is handed out;
+  - every idle connection has a delayed call armed for no later than the
+    end of its idle time (the one it keeps from an earlier idle period, or
+    a new one), and once the pool is closed and the world settled, the
+    clock holds no delayed call;
   - C{stats()} equals what the pool holds, counted from the world's side;
   - nothing waits while a slot is free, and no slot stays reserved;
   - each key's chart state says what it holds.
@@ -226,6 +230,10 @@ class World:
             for connection in idle:
                 if connection.state != "QUIESCENT" or connection.transport.disconnecting:
                     found.append(f"idle connection of {key} is {connection.state} or closing")
+                use = self.pool._hosts[key].held[connection]
+                timer = self.pool._timeouts.get(connection)
+                if timer is None or not timer.active() or timer.getTime() > use.idle_until:
+                    found.append(f"idle connection of {key} has no timer armed for its idle time")
         closing = [c for c in live if c.transport.disconnecting]
         busy = [c for c in live if not c.transport.disconnecting and c in self.in_use]
         idle = [c for c in live if not c.transport.disconnecting and c not in self.in_use]
@@ -296,6 +304,8 @@ class World:
             found.append("a request's Deferred never fired")
         if not self.closed.called:
             found.append("close() never fired")
+        if self.clock.getDelayedCalls():
+            found.append(f"{len(self.clock.getDelayedCalls())} delayed calls outlive the pool")
         return found
 
 
