@@ -55,6 +55,7 @@ from .pool_host import (
     PoolClosed,
     PooledHost,
     PoolWaitTimeout,
+    Use,
     Waiter,
     keep_alive,
     server_idle_time,
@@ -323,10 +324,15 @@ class HTTPConnectionPool:
         if host is None:
             host = self._host(key)
         idle = self._connections.get(key)
-        while idle and not host._in_step() and host.stale(idle[0]):
+        # Evicting is an event of its own: not while the chart is in a step
+        # (the request would be queued behind the evictions).
+        while idle and host._step_queue is None and host.stale(idle[0]):
             host._fire.evict(host, idle[0])
-        waiter = Waiter(endpoint, fresh, host.cancel_waiter)
-        host._fire.request(host, waiter)
+        waiter = Waiter(endpoint, host)
+        if fresh:
+            host._fire.request_new(host, waiter)
+        else:
+            host._fire.request(host, waiter)
         return waiter
 
     def _putConnection(self, key: Hashable, connection: Any) -> None:
@@ -443,14 +449,20 @@ class HTTPConnectionPool:
             host._fire.close(host)
         return host
 
-    def _handed(self, key: Hashable, endpoint: Any, connection: Any) -> Any:
+    def _handed(self, key: Hashable, endpoint: Any, connection: Any, use: Use) -> Any:
         """
         A reused connection as a request gets it: wrapped to retry once on
-        another connection, unless retries are off.
+        another connection from C{endpoint}, unless retries are off.  The
+        wrapper is kept in C{use} for the next request from the same
+        endpoint (httpchart's agent keeps one endpoint per target).
         """
         if not self.retryAutomatically:
             return connection
-        return _RetryingConnection(connection, lambda: self._retry(key, endpoint))  # type: ignore[no-untyped-call]
+        if use.handed_for is endpoint:
+            return use.handed
+        use.handed_for = endpoint
+        use.handed = _RetryingConnection(connection, lambda: self._retry(key, endpoint))  # type: ignore[no-untyped-call]
+        return use.handed
 
     def _retry(self, key: Hashable, endpoint: Any) -> Deferred[Any]:
         host = self._hosts.get(key)

@@ -136,6 +136,9 @@ class Use:
     @ivar timer: The delayed call that looks at it next (see
         L{PooledHost._keep_idle}), or C{None}.
     @ivar timer_at: When C{timer} is due.
+    @ivar handed: What a request that reuses it is given (L{HTTPConnectionPool._handed}),
+        kept for the next request from the same endpoint.
+    @ivar handed_for: The endpoint C{handed} retries on.
     @ivar readable: Polls its socket for the server's close while it is
         idle: built the first time it is looked at (L{socket_poller}), and
         C{None} when its transport has no socket.
@@ -148,6 +151,8 @@ class Use:
     idle_until: float = 0.0
     timer: Any = None
     timer_at: float = 0.0
+    handed: Any = None
+    handed_for: Any = None
     readable: Any = _NOT_LOOKED
 
 
@@ -161,7 +166,6 @@ class Waiter:
     connection attempt and its outcome is the attempt's (I{direct}).  One
     that waited first keeps its own Deferred, fired from the attempt's.
 
-    @ivar fresh: It asks for a new connection (a retry), when limits allow.
     @ivar arrival: Its place in the pool-wide order of arrival, numbered
         when it joins a queue (it joins one in the step of its arrival); 0
         until then.
@@ -174,12 +178,11 @@ class Waiter:
 
     __slots__ = (
         "arrival",
-        "canceller",
         "deferred",
         "direct",
         "done",
         "endpoint",
-        "fresh",
+        "host",
         "inner",
         "outcome",
         "queued",
@@ -187,9 +190,8 @@ class Waiter:
         "timer",
     )
 
-    def __init__(self, endpoint: Any, fresh: bool, canceller: Callable[[Waiter], None]) -> None:
+    def __init__(self, endpoint: Any, host: PooledHost) -> None:
         self.endpoint = endpoint
-        self.fresh = fresh
         self.arrival = 0
         self.done = False
         self.queued = False
@@ -198,7 +200,7 @@ class Waiter:
         self.inner: Deferred[Any] | None = None
         self.outcome: object = None
         self.timer: Any = None
-        self.canceller = canceller
+        self.host = host
         self.deferred: Deferred[Any] | None = None
 
     def returned_deferred(self) -> Deferred[Any]:
@@ -210,7 +212,7 @@ class Waiter:
         deferred = self.deferred
         if deferred is None:
             if not self.done:
-                deferred = Deferred(lambda d: self.canceller(self))
+                deferred = Deferred(lambda d: self.host.cancel_waiter(self))
             elif isinstance(self.outcome, Failure):
                 deferred = fail(self.outcome)
             else:
@@ -397,9 +399,6 @@ class PooledHost(Charted):
 
     # Guards
 
-    def _wants_new(self, waiter: Waiter) -> bool:
-        return waiter.fresh and self._room()
-
     def _idle(self) -> bool:
         return bool(self.pool._connections.get(self.key))
 
@@ -488,16 +487,21 @@ class PooledHost(Charted):
         # Its timer stays armed: see _keep_idle.
         pool._timeouts.pop(connection, None)
         self.busy.add(connection)
-        self.held[connection].requests += 1
+        use = self.held[connection]
+        use.requests += 1
         self.counters["reused"] += 1
-        self._settle(waiter, pool._handed(self.key, waiter.endpoint, connection))
+        # A request gets an idle connection in the step of its arrival,
+        # before its Deferred exists: deciding its outcome is settling it.
+        waiter.done = True
+        waiter.outcome = pool._handed(self.key, waiter.endpoint, connection, use)
 
     def _hand_released(self, connection: Any) -> None:
         waiter = self._dequeue()
         self._event("dequeued", waiter=waiter.arrival)
-        self.held[connection].requests += 1
+        use = self.held[connection]
+        use.requests += 1
         self.counters["reused"] += 1
-        self._settle(waiter, self.pool._handed(self.key, waiter.endpoint, connection))
+        self._settle(waiter, self.pool._handed(self.key, waiter.endpoint, connection, use))
 
     def _enqueue(self, waiter: Waiter) -> None:
         self.queue.append(waiter)

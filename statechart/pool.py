@@ -30,7 +30,41 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from statemachine import State
+
+from ._library import TransitionList
 from .declare import Chart, Input, event, goes, state, stays
+
+
+def _arriving(empty: State, active: State, queuing: State, closed: State) -> TransitionList:
+    """
+    What a request for a connection does, new or not, except in C{ACTIVE},
+    where the two differ.
+    """
+    transitions: TransitionList = (
+        goes(
+            empty,
+            active,
+            cond=("room",),
+            effects=("open_connection",),
+            doc="Nothing held and room: open a connection for the request.",
+        )
+        | goes(
+            empty,
+            queuing,
+            unless=("room",),
+            effects=("enqueue", "make_room"),
+            doc="The pool's total limit is reached by other keys: wait, and close "
+            "another key's idle connection if there is one.",
+        )
+        | stays(
+            queuing,
+            effects=("enqueue", "make_room"),
+            doc="Others already wait: join the end of the queue, never overtaking them.",
+        )
+        | stays(closed, effects=("refuse",), doc="The pool is closed: refuse the request.")
+    )
+    return transitions
 
 
 class HostPool(Chart):
@@ -43,9 +77,10 @@ class HostPool(Chart):
     busiest_states: ClassVar[tuple[str, ...]] = ("ACTIVE",)
 
     inputs: ClassVar[dict[str, Input]] = {
-        "request": Input(
+        "request": Input(("waiter",), "A request wants a connection (getConnection)."),
+        "request_new": Input(
             ("waiter",),
-            "A request wants a connection (getConnection, or a retry asking for a new one).",
+            "A request wants a new connection: a retry, after its reused connection failed.",
         ),
         "connected": Input(
             ("waiter", "connection"), "A connection opened for a waiter is established."
@@ -133,8 +168,6 @@ class HostPool(Chart):
     }
 
     conditions: ClassVar[dict[str, str]] = {
-        "wants_new": "The request asks for a new connection (a retry) and the limits "
-        "leave room for one.",
         "idle": "The key holds an idle connection.",
         "room": "Opening one more connection keeps within max_connections_per_host and "
         "max_connections.",
@@ -168,54 +201,51 @@ class HostPool(Chart):
     )
 
     request = event(
-        goes(
-            empty,
-            active,
-            cond=("room",),
-            effects=("open_connection",),
-            doc="Nothing held and room: open a connection for the request.",
-        )
-        | goes(
-            empty,
-            queuing,
-            unless=("room",),
-            effects=("enqueue", "make_room"),
-            doc="The pool's total limit is reached by other keys: wait, and close "
-            "another key's idle connection if there is one.",
-        )
-        | stays(
-            active,
-            cond=("wants_new",),
-            effects=("open_connection",),
-            doc="A retry asks for a new connection and there is room: open one.",
-        )
+        _arriving(empty, active, queuing, closed)
         | stays(
             active,
             cond=("idle",),
-            unless=("wants_new",),
             effects=("hand_idle",),
             doc="Reuse the connection idle longest, as Twisted's pool does.",
         )
         | stays(
             active,
             cond=("room",),
-            unless=("wants_new", "idle"),
+            unless=("idle",),
             effects=("open_connection",),
             doc="Nothing idle and room: open a connection.",
         )
         | goes(
             active,
             queuing,
-            unless=("wants_new", "idle", "room"),
+            unless=("idle", "room"),
             effects=("enqueue", "make_room"),
             doc="Nothing idle and no room: wait in the queue.",
+        ),
+    )
+
+    request_new = event(
+        _arriving(empty, active, queuing, closed)
+        | stays(
+            active,
+            cond=("room",),
+            effects=("open_connection",),
+            doc="A retry asks for a new connection and there is room: open one.",
         )
         | stays(
-            queuing,
-            effects=("enqueue", "make_room"),
-            doc="Others already wait: join the end of the queue, never overtaking them.",
+            active,
+            cond=("idle",),
+            unless=("room",),
+            effects=("hand_idle",),
+            doc="No room for a new connection: reuse the connection idle longest.",
         )
-        | stays(closed, effects=("refuse",), doc="The pool is closed: refuse the request."),
+        | goes(
+            active,
+            queuing,
+            unless=("room", "idle"),
+            effects=("enqueue", "make_room"),
+            doc="No room and nothing idle: wait in the queue.",
+        ),
     )
 
     connected = event(

@@ -8,7 +8,8 @@ drained (the pool closed, every attempt settled, every connection gone).
 The pool has two keys, C{a} and C{b}, at most three connections in all, two
 per key, one idle connection kept per key, two requests per connection, a
 wait timeout of 5 seconds and an idle timeout of 10.  The inputs are what
-the world can do to it: a request for either key, a connection attempt
+the world can do to it: a request for either key, a retry's request for a
+new connection to C{b}, a connection attempt
 succeeding or failing, a response completing (keeping the connection, or
 with C{Keep-Alive: max=0}), the server closing an idle connection (reported,
 or only pending on the socket), a busy connection lost, the connections the
@@ -332,6 +333,21 @@ def _request(key: str) -> Callable[[World], bool]:
     return request
 
 
+def retry_b(world: World) -> bool:
+    """
+    Ask for a new connection to C{b}, as a reused connection's retry does
+    (Twisted's C{_newConnection}); the world then sends the request on it.
+    """
+
+    def act() -> None:
+        pool = world.pool
+        asked = HTTPConnectionPool._newConnection(pool, "b", world.endpoints["b"])
+        world.asked("b", asked, retry=False)
+
+    _settle_then_issue(world, act)
+    return True
+
+
 def _settle_then_issue(world: World, act: Callable[[], object]) -> None:
     """
     Do C{act}, then send a request on every connection newly handed out
@@ -490,6 +506,7 @@ def close(world: World) -> bool:
 INPUTS: tuple[Callable[[World], bool], ...] = (
     _request("a"),
     _request("b"),
+    retry_b,
     connect_ok,
     connect_fail,
     respond,

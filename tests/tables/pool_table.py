@@ -19,6 +19,7 @@ C = "CLOSED"
 STATES = (E, A, Q, C)
 EVENTS = (
     "request",
+    "request_new",
     "connected",
     "connect_failed",
     "adopt",
@@ -43,7 +44,8 @@ _NO_IDLE_HERE = "a key with waiting requests hands every connection that comes b
 _NO_WAITER = "no request waits here"
 _ONLY_ACTIVE_IDLE = (
     "only a key without waiters holds idle connections, and they are acted on at once "
-    "(their timer is cancelled, and they are looked at, when they stop being idle)"
+    "(an idle timer that comes for a connection no longer idle does not expire it, and "
+    "they are looked at only while idle)"
 )
 _SLOTS_GO_TO_WAITERS = (
     "the pool reserves a slot only for a key with waiters, which takes it before "
@@ -60,6 +62,8 @@ TABLE: tuple[Row | Impossible, ...] = (
     # EMPTY
     Row(E, "request", "room", A, ("open_connection",)),
     Row(E, "request", "not room", Q, ("enqueue", "make_room")),
+    Row(E, "request_new", "room", A, ("open_connection",)),
+    Row(E, "request_new", "not room", Q, ("enqueue", "make_room")),
     Impossible(E, "connected", _NOTHING_HELD),
     Impossible(E, "connect_failed", _NOTHING_HELD),
     Row(E, "adopt", "", A, ("register",)),
@@ -77,10 +81,12 @@ TABLE: tuple[Row | Impossible, ...] = (
     Row(E, "close", "", C, ()),
     Impossible(E, "grace_over", _GRACE_AFTER_CLOSE),
     # ACTIVE
-    Row(A, "request", "wants_new", A, ("open_connection",)),
-    Row(A, "request", "idle and not wants_new", A, ("hand_idle",)),
-    Row(A, "request", "room and not wants_new and not idle", A, ("open_connection",)),
-    Row(A, "request", "not wants_new and not idle and not room", Q, ("enqueue", "make_room")),
+    Row(A, "request", "idle", A, ("hand_idle",)),
+    Row(A, "request", "room and not idle", A, ("open_connection",)),
+    Row(A, "request", "not idle and not room", Q, ("enqueue", "make_room")),
+    Row(A, "request_new", "room", A, ("open_connection",)),
+    Row(A, "request_new", "idle and not room", A, ("hand_idle",)),
+    Row(A, "request_new", "not room and not idle", Q, ("enqueue", "make_room")),
     Row(A, "connected", "", A, ("hand_new",)),
     Row(
         A,
@@ -111,6 +117,7 @@ TABLE: tuple[Row | Impossible, ...] = (
     Impossible(A, "grace_over", _GRACE_AFTER_CLOSE),
     # QUEUING
     Row(Q, "request", "", Q, ("enqueue", "make_room")),
+    Row(Q, "request_new", "", Q, ("enqueue", "make_room")),
     Row(Q, "connected", "", Q, ("hand_new",)),
     Row(Q, "connect_failed", "", Q, ("forget_connecting", "fail_connect", "free_slot")),
     Row(Q, "adopt", "", Q, ("register",)),
@@ -136,6 +143,7 @@ TABLE: tuple[Row | Impossible, ...] = (
     Impossible(Q, "grace_over", _GRACE_AFTER_CLOSE),
     # CLOSED
     Row(C, "request", "", C, ("refuse",)),
+    Row(C, "request_new", "", C, ("refuse",)),
     Impossible(C, "connected", "close() cancelled every attempt, which then failed"),
     Row(C, "connect_failed", "", C, ("forget_connecting", "fail_connect")),
     Row(C, "adopt", "", C, ("register",)),
