@@ -57,8 +57,6 @@ from .pool_host import (
     PoolWaitTimeout,
     Use,
     Waiter,
-    keep_alive,
-    server_idle_time,
 )
 from .timeouts import Timeouts
 
@@ -337,32 +335,17 @@ class HTTPConnectionPool:
 
     def _putConnection(self, key: Hashable, connection: Any) -> None:
         """
-        Take back a connection that finished its response and is idle: the
-        quiescent callback of every connection the pool opens.
+        Take back a connection that finished its response and is idle
+        (Twisted's pool's quiescent callback; the connections this pool
+        opens call their key's L{PooledHost.take_back} directly).  A
+        connection the pool did not open joins it as busy first.
         """
-        if connection.state != "QUIESCENT":
-            try:
-                raise RuntimeError("BUG: Non-quiescent protocol added to connection pool.")
-            except BaseException:
-                self._log.failure("BUG: Non-quiescent protocol added to connection pool.")
-            return
         host = self._hosts.get(key)
         if host is None:
             host = self._host(key)
-        use = host.held.get(connection)
-        if use is None:
+        if connection not in host.held and connection.state == "QUIESCENT":
             host._fire.adopt(host, connection)
-            use = host.held[connection]
-        values = getattr(connection, "keep_alive_values", None)
-        found = values() if values is not None else None
-        if found:
-            timeout, most = keep_alive(found)
-            if timeout is not None:
-                use.idle_for = server_idle_time(timeout)
-            if most is not None:
-                allowed = use.requests + most
-                use.cap = allowed if use.cap is None else min(use.cap, allowed)
-        host._fire.release(host, connection)
+        host.take_back(connection)
 
     def closeCachedConnections(self) -> Deferred[None]:
         """

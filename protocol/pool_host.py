@@ -14,9 +14,8 @@ from __future__ import annotations
 import select
 import socket
 from collections import deque
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, fields
-from functools import partial
 from itertools import count
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -291,8 +290,6 @@ class PooledHost(Charted):
     @ivar closing: The connections the pool is closing, each with the
         Deferreds to fire once it is gone.
     @ivar queue: The waiting requests, first in first out.
-    @ivar put_back: The quiescent callback of the connections it opens:
-        gives an idle connection back to the pool.
     @ivar reserved: Free slots the pool reserved for this key's first
         waiter, not taken yet.
     @ivar server_idle: The shortest time a connection had been idle when
@@ -310,7 +307,6 @@ class PooledHost(Charted):
     ) -> None:
         self.pool = pool
         self.key = key
-        self.put_back: Callable[[Any], None] = partial(pool._putConnection, key)
         self.held: dict[Any, Use] = {}
         self.connecting: dict[Waiter, Deferred[Any] | None] = {}
         self.busy: set[Any] = set()
@@ -397,6 +393,32 @@ class PooledHost(Charted):
             if opening is not None:
                 opening.cancel()
 
+    def take_back(self, connection: Any) -> None:
+        """
+        Take back C{connection}, which this key holds and has finished its
+        response: the quiescent callback of the connections the key opens
+        (L{HTTPConnectionPool._putConnection} for any other).  What the
+        response's C{Keep-Alive} header says of the server's idle timeout
+        and request cap is noted first, for the chart's guards.
+        """
+        if connection.state != "QUIESCENT":
+            try:
+                raise RuntimeError("BUG: Non-quiescent protocol added to connection pool.")
+            except BaseException:
+                self.pool._log.failure("BUG: Non-quiescent protocol added to connection pool.")
+            return
+        values = getattr(connection, "keep_alive_values", None)
+        found = values() if values is not None else None
+        if found:
+            use = self.held[connection]
+            timeout, most = keep_alive(found)
+            if timeout is not None:
+                use.idle_for = server_idle_time(timeout)
+            if most is not None:
+                allowed = use.requests + most
+                use.cap = allowed if use.cap is None else min(use.cap, allowed)
+        self._fire.release(self, connection)
+
     # Guards
 
     def _idle(self) -> bool:
@@ -441,7 +463,7 @@ class PooledHost(Charted):
     def _open(self, waiter: Waiter) -> None:
         self.connecting[waiter] = None
         self.pool._total += 1
-        factory = self.pool._factory(self.put_back, repr(waiter.endpoint))
+        factory = self.pool._factory(self.take_back, repr(waiter.endpoint))
         try:
             opening: Deferred[Any] = waiter.endpoint.connect(factory)
         except Exception:
