@@ -137,7 +137,8 @@ class Use:
     @ivar timer_at: When C{timer} is due.
     @ivar handed: What a request that reuses it is given (L{HTTPConnectionPool._handed}),
         kept for the next request from the same endpoint.
-    @ivar handed_for: The endpoint C{handed} retries on.
+    @ivar handed_for: The endpoint C{handed} retries on (nothing is, at
+        first: not even C{None}, which Twisted's tests pass).
     @ivar readable: Polls its socket for the server's close while it is
         idle: built the first time it is looked at (L{socket_poller}), and
         C{None} when its transport has no socket.
@@ -151,7 +152,7 @@ class Use:
     timer: Any = None
     timer_at: float = 0.0
     handed: Any = None
-    handed_for: Any = None
+    handed_for: Any = _NOT_LOOKED
     readable: Any = _NOT_LOOKED
 
 

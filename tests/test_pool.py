@@ -525,3 +525,22 @@ def test_a_connection_leaving_the_pool_leaves_no_delayed_call() -> None:
     connection.connectionLost(Failure(ConnectionDone()))
     assert clock.getDelayedCalls() == []
     assert pool.stats().hosts == {}
+
+
+def test_a_reused_connection_is_wrapped_for_retries_on_the_endpoint_asked_with() -> None:
+    """
+    The retry wrapper of a reused connection is kept for the next request
+    from the same endpoint, and made again for another one, C{None}
+    included.
+    """
+    pool = HTTPConnectionPool(Clock())
+    connection = HTTP11ClientProtocol()
+    connection.makeConnection(StringTransport())
+    pool._putConnection("key", connection)
+    handed: list[Any] = []
+    for endpoint in (None, None, "elsewhere"):
+        pool.getConnection("key", endpoint).addCallback(handed.append)
+        assert handed[-1]._clientProtocol is connection
+        pool._putConnection("key", connection)
+    assert handed[0] is handed[1]
+    assert handed[2] is not handed[1]
