@@ -70,6 +70,7 @@ def main() -> None:
     watching = observers.measure_observers(rounds, batch)
     over_loopback = loopback.measure(loop_rounds, requests, requests // 10, 8)
     pooling = pool.measure_pool(rounds, batch)
+    pooled_agent = pool.measure_agent_on_pools(rounds, batch)
     through_proxy = proxied.measure(loop_rounds, tunnelled, tunnelled // 10, 4)
     streamed, profiled = largebody.measure(large_rounds, fetches, 64 * 2**20)
     reading = perread.measure_per_read(rounds, batch * 10)
@@ -88,7 +89,14 @@ def main() -> None:
     print()
     print("4. " + loopback.report(over_loopback, 8))
     print()
-    print(report("5. The pool alone (µs per request on a reused connection)", [pooling], "twisted"))
+    print(
+        report(
+            "5. The pool (µs per request on a reused connection): alone, and under"
+            " httpchart's Agent",
+            [pooling, pooled_agent],
+            "twisted",
+        )
+    )
     print()
     print("6. " + proxied.report(through_proxy, 4))
     print()
@@ -135,6 +143,7 @@ def main() -> None:
                 "observers": [asdict(r) for r in watching],
                 "loopback": {c: asdict(m) for c, m in over_loopback.items()},
                 "pool": asdict(pooling),
+                "pooled_agent": asdict(pooled_agent),
                 "through_proxy": {c: asdict(m) for c, m in through_proxy.items()},
                 "large_body": {c: asdict(m) for c, m in streamed.items()},
                 "large_body_profiled": {c: asdict(p) for c, p in profiled.items()},
