@@ -647,7 +647,8 @@ class PooledHost(Charted):
             idle_for = min(idle_for, server_idle_time(self.server_idle))
         until = use.idle_until = now + idle_for
         timer = use.timer
-        if timer is None:
+        if timer is None or timer.cancelled:
+            # None armed (or someone cancelled it through _timeouts).
             timer = use.timer = pool._reactor.callLater(idle_for, self._look_at_idle, connection)
             use.timer_at = until
         elif until < use.timer_at:

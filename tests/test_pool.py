@@ -544,3 +544,19 @@ def test_a_reused_connection_is_wrapped_for_retries_on_the_endpoint_asked_with()
         pool._putConnection("key", connection)
     assert handed[0] is handed[1]
     assert handed[2] is not handed[1]
+
+
+def test_an_idle_timer_cancelled_through_timeouts_is_armed_again() -> None:
+    """
+    Code that cancels an idle connection's timer through C{_timeouts}, as
+    it could with Twisted's pool, does not leave the connection without one
+    the next time it is idle.
+    """
+    clock = Clock()
+    pool = HTTPConnectionPool(clock, idle_timeout=10, timeouts=None)
+    endpoint = _InMemoryEndpoint()
+    connection = _exchange(pool, endpoint)
+    pool._timeouts[connection].cancel()
+    assert _exchange(pool, endpoint) is connection
+    clock.advance(10)
+    assert pool.stats().total.expired == 1
