@@ -110,9 +110,9 @@ class HostStats:
 
 _NOT_LOOKED: Any = object()
 
-_SLACK = 1e-6
 # An idle connection whose time runs out within this many seconds of its
 # timer's call has run out: clocks round.
+_SLACK = 1e-6
 
 COUNTERS = tuple(f.name for f in fields(HostStats))[5:]
 """
