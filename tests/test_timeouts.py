@@ -471,16 +471,25 @@ def test_a_connection_looked_at_early_does_not_delay_an_earlier_deadline() -> No
     assert clock.getDelayedCalls() == []
 
 
+def _two_waiting(clock: Clock) -> tuple[HTTP11ClientProtocol, HTTP11ClientProtocol]:
+    """
+    Two connections on C{clock}, each waiting for the response to a GET,
+    with response and read timeouts of a second.
+    """
+    pair = (
+        _on(clock, Timeouts(response=1, read=1)),
+        _on(clock, Timeouts(response=1, read=1)),
+    )
+    for connection in pair:
+        _get(connection)
+    return pair
+
+
 def test_a_connections_next_request_takes_over_its_resting_entry(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     clock = Clock()
-    busy, reused = (
-        _on(clock, Timeouts(response=1, read=1)),
-        _on(clock, Timeouts(response=1, read=1)),
-    )
-    _get(busy)
-    _get(reused)
+    busy, reused = _two_waiting(clock)
     reused.dataReceived(HEAD + b"0123456789")
     assert reused.state == "QUIESCENT"
     pushes: list[float] = []
@@ -508,12 +517,7 @@ def test_a_connections_next_request_takes_over_its_resting_entry(
 
 def test_a_resting_entry_is_gone_once_no_connection_has_a_deadline() -> None:
     clock = Clock()
-    rested, last = (
-        _on(clock, Timeouts(response=1, read=1)),
-        _on(clock, Timeouts(response=1, read=1)),
-    )
-    _get(rested)
-    _get(last)
+    rested, last = _two_waiting(clock)
     rested.dataReceived(HEAD + b"0123456789")
     last.dataReceived(HEAD + b"0123456789")
     assert clock.getDelayedCalls() == []
